@@ -1,0 +1,141 @@
+"""`lstm-pipeline`: train and predict from the command line.
+
+Contract (scripts depend on it): with --json the last stdout line of `train` is one JSON
+object; `predict` writes one JSON object a line; bad input exits with code 2 and a one-line
+message on stderr naming the file, row and rule (a traceback only with --debug).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+# Set before Prefect is imported: the ephemeral API server is slow to start on small machines.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+EXIT_BAD_INPUT = 2
+
+app = typer.Typer(help="Prefect pipelines from raw reviews or stock prices to a published LSTM model.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+sentiment_app = typer.Typer(help="Sentiment: reviews (fastText, CSV, Parquet) -> LSTM classifier.", no_args_is_help=True)
+app.add_typer(sentiment_app, name="sentiment")
+
+DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
+
+
+class _NoTracebacks(logging.Filter):
+    """Keep the console readable for user errors: the message stays, the traceback goes
+    (the Prefect API and UI still receive the full record)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        if isinstance(record.msg, str) and "Traceback" in record.msg:
+            record.msg = record.msg.split("Traceback")[0].rstrip()
+        return True
+
+
+def _quiet_console_tracebacks() -> None:
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [l for l in logging.Logger.manager.loggerDict.values() if isinstance(l, logging.Logger)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.addFilter(_NoTracebacks())
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def run_guarded(fn, debug: bool):
+    """Run fn; user errors (bad data, config, bundle) become exit code 2 with one clear line."""
+    from lstm_models.bundle import BundleError
+    from tasks.errors import PipelineError
+
+    try:
+        return fn()
+    except (PipelineError, BundleError) as exc:
+        if debug:
+            raise
+        fail(str(exc))
+
+
+def _summary_line(label: str, m: dict) -> str:
+    return f"  {label:<14} accuracy {m['accuracy']:.4f}  f1 {m['f1']:.4f}  roc_auc {m['roc_auc']:.4f}"
+
+
+@sentiment_app.command("train")
+def sentiment_train(
+    data: Path = typer.Option(..., "--data", help="Reviews: fastText .txt/.bz2/.gz, CSV or Parquet."),
+    config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article."),
+    output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and bundles."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line."),
+    debug: bool = DebugOpt,
+):
+    """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
+    from flows.config import SentimentConfig, load_config
+    from tasks.reviews import check_input_file
+
+    def go():
+        check_input_file(data)  # fail fast, before the Prefect server starts
+        cfg = load_config(SentimentConfig, config, "sentiment")
+        from flows.sentiment import sentiment_training
+
+        if not debug:
+            _quiet_console_tracebacks()
+        return sentiment_training(data=str(data), config=cfg, output=str(output))
+
+    summary = run_guarded(go, debug)
+    typer.echo("Sentiment model published.")
+    typer.echo(f"  bundle         {summary['bundle']}")
+    r = summary["rows"]
+    typer.echo(f"  rows           read {r['read']}, accepted {r['accepted']}, quarantined {r['quarantined']}")
+    typer.echo(_summary_line("LSTM", summary["metrics"]))
+    typer.echo(_summary_line("TF-IDF + LR", summary["baseline"]))
+    typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
+@sentiment_app.command("predict")
+def sentiment_predict(
+    bundle: Path = typer.Option(..., "--bundle", help="A published bundle folder."),
+    input: Path = typer.Option(..., "--input", help="Text file, one review a line ('-' for stdin); a leading __label__N is ignored."),
+    debug: bool = DebugOpt,
+):
+    """Classify each line: one JSON object a line, {"label": 0|1, "probability": p} (1 = positive)."""
+    from lstm_models.predict import SentimentPredictor
+    from tasks.errors import DataError
+
+    def go():
+        predictor = SentimentPredictor.load(bundle)
+        if str(input) == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            if not input.is_file():
+                raise DataError(input, "input not found" if not input.exists() else "input is not a file")
+            try:
+                lines = input.read_text(encoding="utf-8-sig").splitlines()
+            except UnicodeDecodeError as exc:
+                raise DataError(input, "not valid UTF-8", f"byte offset {exc.start}") from None
+        texts = [line for line in lines if line.strip()]
+        for label, prob in zip(*predictor.predict(texts)):
+            typer.echo(json.dumps({"label": int(label), "probability": round(float(prob), 6)}))
+
+    run_guarded(go, debug)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Named configs shipped with the package (`--config article` finds sentiment-article.yaml)."""

@@ -1,0 +1,74 @@
+"""Model bundles: a folder of safetensors weights plus JSON and markdown, written atomically.
+
+Loading never unpickles: weights are read with safetensors, everything else is JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+WEIGHTS = "weights.safetensors"
+
+
+class BundleError(Exception):
+    """A bundle is missing, incomplete or unsafe to load."""
+
+
+def write_bundle(
+    target: Path,
+    state_dict: dict[str, torch.Tensor],
+    json_files: dict[str, object],
+    text_files: dict[str, str] | None = None,
+    copy_files: dict[str, Path] | None = None,
+) -> Path:
+    """Write the bundle into a temporary sibling folder, then rename it into place, so a reader
+    never sees a partial bundle. `target` must not exist yet."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise BundleError(f"{target}: bundle already exists")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp / WEIGHTS))
+        for name, obj in json_files.items():
+            (tmp / name).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        for name, text in (text_files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name, src in (copy_files or {}).items():
+            shutil.copyfile(src, tmp / name)
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def read_json(bundle: Path, name: str) -> dict:
+    path = Path(bundle) / name
+    if not path.is_file():
+        raise BundleError(f"{bundle}: not a bundle ({name} is missing)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+
+
+def load_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"{path}: refused, not a safetensors file ({exc}); bundles never load pickles") from None
+
+
+def read_weights(bundle: Path) -> dict[str, torch.Tensor]:
+    path = Path(bundle) / WEIGHTS
+    if not path.is_file():
+        raise BundleError(f"{bundle}: not a bundle ({WEIGHTS} is missing)")
+    return load_safetensors(path)

@@ -1,0 +1,45 @@
+"""Load a sentiment bundle and classify new text with exactly the training preprocessing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .bundle import BundleError, read_json, read_weights
+from .classifier import LSTMClassifier
+from .data import TensorData
+from .text import encode, strip_fasttext_label, token_index, tokenize
+from .training import predict
+
+
+class SentimentPredictor:
+    def __init__(self, model: LSTMClassifier, itos: list[str], seq_len: int, threshold: float = 0.5):
+        self.model, self.index, self.seq_len, self.threshold = model.eval(), token_index(itos), seq_len, threshold
+
+    @classmethod
+    def load(cls, bundle: str | Path) -> "SentimentPredictor":
+        bundle = Path(bundle)
+        if not bundle.is_dir():
+            raise BundleError(f"{bundle}: bundle folder not found")
+        config = read_json(bundle, "config.json")
+        if config.get("kind") != "sentiment":
+            raise BundleError(f"{bundle}: not a sentiment bundle (kind {config.get('kind')!r})")
+        itos = read_json(bundle, "vocab.json")["itos"]
+        model = LSTMClassifier(vocab_size=len(itos), **config["model"])
+        try:
+            model.load_state_dict(read_weights(bundle))
+        except RuntimeError as exc:
+            raise BundleError(f"{bundle}: weights do not match config.json ({str(exc).splitlines()[0]})") from None
+        return cls(model, itos, int(config["seq_len"]), float(config.get("threshold", 0.5)))
+
+    def encode(self, texts: list[str]) -> TensorData:
+        ids = [encode(tokenize(strip_fasttext_label(t)), self.index, self.seq_len) for t in texts]
+        return TensorData.from_sequences(ids, np.zeros(len(ids), dtype=np.float32))
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, probabilities of the positive class)."""
+        if not texts:
+            return np.empty(0, dtype=int), np.empty(0)
+        prob = torch.sigmoid(predict(self.model, self.encode(texts), device=torch.device("cpu"))).numpy()
+        return (prob >= self.threshold).astype(int), prob

@@ -1,0 +1,269 @@
+"""Per-column scalers that fit on the training part only and save as plain JSON (never pickle).
+
+`StandardScaler` and `MinMaxScaler` follow scikit-learn's definitions (population std; a
+constant column gets scale 1 so it maps to 0 instead of dividing by zero). Columns flagged
+`log1p` (volumes: heavy-tailed, never negative) are log1p-transformed before scaling and
+expm1-transformed after inverting, so a model sees roughly normal values and predictions come
+back in shares.
+
+The last axis holds the columns, so the same scaler works on rows [N, F] and on windows
+[M, T, F]. A one-column scaler applies elementwise to any shape: that is how the target scaler
+inverts [M, horizon] predictions.
+
+`TickerScalers` keeps one scaler per ticker, so a 0.1-dollar stock of 1975 and a 3,000-dollar
+stock of 2020 both land near 0 when one global model learns from both.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class _ColumnScaler:
+    kind = ""
+
+    def __init__(self, log1p: bool | Sequence[bool] = False, columns: Sequence[str] | None = None):
+        self.log1p = log1p
+        self.columns = list(columns) if columns is not None else None
+        self._log_mask: np.ndarray | None = None
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, x) -> "_ColumnScaler":
+        """Fit on the training rows only: x [N] or [N, F]."""
+        x = self._as_2d(x)
+        if len(x) == 0:
+            raise ValueError("cannot fit a scaler on zero rows")
+        if self.columns is not None and len(self.columns) != x.shape[1]:
+            raise ValueError(f"{len(self.columns)} column names for {x.shape[1]} columns")
+        self._log_mask = self._resolve_log_mask(x.shape[1])
+        try:
+            x = self._forward_log(x)
+            if not np.isfinite(x).all():
+                raise ValueError("cannot fit a scaler on missing or infinite values; fill them first")
+        except ValueError:
+            self._log_mask = None  # a failed fit leaves the scaler unfitted, not half-fitted
+            raise
+        self._fit_stats(x)
+        return self
+
+    def _resolve_log_mask(self, n: int) -> np.ndarray:
+        mask = np.broadcast_to(np.asarray(self.log1p, dtype=bool), (n,)) if np.ndim(self.log1p) == 0 \
+            else np.asarray(self.log1p, dtype=bool)
+        if mask.shape != (n,):
+            raise ValueError(f"log1p has {mask.size} flags for {n} columns")
+        return mask.copy()
+
+    @staticmethod
+    def _as_2d(x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1:
+            return x[:, None]
+        if x.ndim != 2:
+            raise ValueError(f"fit expects [rows] or [rows, columns], got shape {x.shape}")
+        return x
+
+    # -- transforms --------------------------------------------------------------------------
+    @property
+    def n_columns(self) -> int:
+        self._check_fitted()
+        return len(self._log_mask)
+
+    def transform(self, x) -> np.ndarray:
+        x = self._checked(x)
+        return (self._forward_log(x) - self._offset) / self._scale
+
+    def inverse_transform(self, x) -> np.ndarray:
+        x = self._checked(x)
+        x = x * self._scale + self._offset
+        if not self._log_mask.any():
+            return x
+        if self.n_columns == 1:
+            return np.expm1(x)
+        x[..., self._log_mask] = np.expm1(x[..., self._log_mask])
+        return x
+
+    def fit_transform(self, x) -> np.ndarray:
+        return self.fit(x).transform(x)
+
+    def _forward_log(self, x: np.ndarray) -> np.ndarray:
+        if not self._log_mask.any():
+            return x
+        logged = x[..., self._log_mask] if self.n_columns > 1 else x
+        if (logged < 0).any():
+            raise ValueError("log1p columns must be >= 0 (volumes); got a negative value")
+        if self.n_columns == 1:
+            return np.log1p(x)
+        out = x.copy()
+        out[..., self._log_mask] = np.log1p(logged)
+        return out
+
+    def _checked(self, x) -> np.ndarray:
+        self._check_fitted()
+        x = np.asarray(x, dtype=np.float64)
+        if self.n_columns > 1 and (x.ndim == 0 or x.shape[-1] != self.n_columns):
+            raise ValueError(f"scaler fitted on {self.n_columns} columns, got shape {x.shape}")
+        return x
+
+    def _check_fitted(self):
+        if self._log_mask is None:
+            raise ValueError(f"{type(self).__name__} is not fitted; call fit on the training part first")
+
+    # -- JSON --------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict: what a bundle stores in scalers.json."""
+        self._check_fitted()
+        return {"kind": self.kind, "columns": self.columns, "log1p": self._log_mask.tolist(), **self._stats_dict()}
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "_ColumnScaler":
+        raise NotImplementedError
+
+
+class StandardScaler(_ColumnScaler):
+    """(x - mean) / std per column, std with ddof=0 as in scikit-learn."""
+
+    kind = "standard"
+
+    def _fit_stats(self, x: np.ndarray):
+        self.mean_ = x.mean(axis=0)
+        std = x.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+
+    # shape (F,) arrays: they broadcast over the last axis, and a (1,) array over any shape
+    @property
+    def _offset(self):
+        return self.mean_
+
+    @property
+    def _scale(self):
+        return self.scale_
+
+    def _stats_dict(self) -> dict:
+        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "StandardScaler":
+        s = cls(log1p=d["log1p"], columns=d.get("columns"))
+        s.mean_, s.scale_ = np.asarray(d["mean"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64)
+        s._log_mask = np.asarray(d["log1p"], dtype=bool)
+        return s
+
+
+class MinMaxScaler(_ColumnScaler):
+    """Maps the training min..max of each column onto feature_range (default 0..1)."""
+
+    kind = "minmax"
+
+    def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0), log1p: bool | Sequence[bool] = False,
+                 columns: Sequence[str] | None = None):
+        lo, hi = feature_range
+        if not lo < hi:
+            raise ValueError(f"feature_range must be (low, high) with low < high, got {feature_range}")
+        super().__init__(log1p=log1p, columns=columns)
+        self.feature_range = (float(lo), float(hi))
+
+    def _fit_stats(self, x: np.ndarray):
+        self.data_min_, self.data_max_ = x.min(axis=0), x.max(axis=0)
+
+    @property
+    def _span(self) -> np.ndarray:
+        rng = self.data_max_ - self.data_min_
+        lo, hi = self.feature_range
+        return np.where(rng > 0, rng, 1.0) / (hi - lo)
+
+    # written as transform = (x - offset) / scale, like StandardScaler
+    @property
+    def _scale(self):
+        return self._span
+
+    @property
+    def _offset(self):
+        return self.data_min_ - self.feature_range[0] * self._span
+
+    def _stats_dict(self) -> dict:
+        return {"feature_range": list(self.feature_range), "data_min": self.data_min_.tolist(),
+                "data_max": self.data_max_.tolist()}
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "MinMaxScaler":
+        s = cls(feature_range=tuple(d["feature_range"]), log1p=d["log1p"], columns=d.get("columns"))
+        s.data_min_ = np.asarray(d["data_min"], dtype=np.float64)
+        s.data_max_ = np.asarray(d["data_max"], dtype=np.float64)
+        s._log_mask = np.asarray(d["log1p"], dtype=bool)
+        return s
+
+
+SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler}
+Scaler = StandardScaler | MinMaxScaler
+
+
+def make_scaler(kind: str, **kwargs) -> Scaler:
+    """A new, unfitted scaler by name ("standard" or "minmax"), as configs spell it."""
+    if kind not in SCALERS:
+        raise ValueError(f"scaler must be one of {sorted(SCALERS)}, got {kind!r}")
+    return SCALERS[kind](**kwargs)
+
+
+def scaler_from_dict(d: dict) -> Scaler:
+    """Inverse of `to_dict`; rejects unknown kinds instead of guessing."""
+    kind = d.get("kind") if isinstance(d, dict) else None
+    if kind not in SCALERS:
+        raise ValueError(f"unknown scaler kind {kind!r}; expected one of {sorted(SCALERS)}")
+    return SCALERS[kind]._from_dict(d)
+
+
+class TickerScalers:
+    """One fitted scaler per ticker, applied to rows by their ticker label."""
+
+    def __init__(self, scalers: dict[str, Scaler]):
+        self.scalers = dict(scalers)
+
+    @classmethod
+    def fit(cls, x, tickers, kind: str = "standard", **kwargs) -> "TickerScalers":
+        """Fit one `make_scaler(kind, **kwargs)` per ticker on its rows of x (training rows only)."""
+        x, tickers = np.asarray(x, dtype=np.float64), np.asarray(tickers)
+        if len(x) != len(tickers):
+            raise ValueError(f"{len(x)} rows but {len(tickers)} ticker labels")
+        return cls({str(t): make_scaler(kind, **kwargs).fit(x[tickers == t]) for t in np.unique(tickers)})
+
+    def __getitem__(self, ticker: str) -> Scaler:
+        try:
+            return self.scalers[ticker]
+        except KeyError:
+            raise ValueError(
+                f"no scaler for ticker {ticker!r}; fitted on {sorted(self.scalers)[:10]}"
+                f"{' ...' if len(self.scalers) > 10 else ''}"
+            ) from None
+
+    def __contains__(self, ticker: str) -> bool:
+        return ticker in self.scalers
+
+    def __len__(self) -> int:
+        return len(self.scalers)
+
+    def _apply(self, method: str, x, tickers) -> np.ndarray:
+        x, tickers = np.asarray(x, dtype=np.float64), np.asarray(tickers)
+        if len(x) != len(tickers):
+            raise ValueError(f"{len(x)} rows but {len(tickers)} ticker labels")
+        out = np.empty_like(x)
+        for t in np.unique(tickers):
+            rows = tickers == t
+            out[rows] = getattr(self[str(t)], method)(x[rows])
+        return out
+
+    def transform(self, x, tickers) -> np.ndarray:
+        """Scale each row (first axis) with its ticker's scaler."""
+        return self._apply("transform", x, tickers)
+
+    def inverse_transform(self, x, tickers) -> np.ndarray:
+        return self._apply("inverse_transform", x, tickers)
+
+    def to_dict(self) -> dict:
+        return {"per_ticker": {t: s.to_dict() for t, s in sorted(self.scalers.items())}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TickerScalers":
+        if not isinstance(d, dict) or not isinstance(d.get("per_ticker"), dict):
+            raise ValueError("expected {'per_ticker': {ticker: scaler dict}}")
+        return cls({t: scaler_from_dict(s) for t, s in d["per_ticker"].items()})

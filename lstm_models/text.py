@@ -1,0 +1,79 @@
+"""Text preprocessing shared by training and prediction: clean, tokenize, vocabulary, encode.
+
+Prediction loads a bundle and calls exactly these functions, so a published model sees
+the same tokens it was trained on.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from nltk.tokenize import NLTKWordTokenizer
+
+PAD, UNK = "_PAD", "_UNK"
+PAD_ID, UNK_ID = 0, 1
+URL_TOKEN = "<url>"
+
+# A URL runs to the next space, less trailing punctuation ("see www.x.com, it's..." keeps the comma).
+_URL = re.compile(r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]\"']*(?:\s|$))", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_TOKENIZER = NLTKWordTokenizer()  # needs no downloaded model, unlike word_tokenize
+
+
+def clean_text(text: str) -> str:
+    """The seed's cleaning: HTML entities decoded, URLs to <url>, lower-case, digits to 0."""
+    text = html.unescape(text)
+    text = _URL.sub(f" {URL_TOKEN} ", text)
+    return _DIGIT.sub("0", text.lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Clean, then NLTK word tokens; the <url> marker survives as one token."""
+    tokens: list[str] = []
+    for i, piece in enumerate(clean_text(text).split(URL_TOKEN)):
+        if i:
+            tokens.append(URL_TOKEN)
+        tokens.extend(_TOKENIZER.tokenize(piece))
+    return tokens
+
+
+def build_vocab(counts: Counter, min_count: int = 2, max_size: int | None = None) -> list[str]:
+    """Index -> token: _PAD, _UNK, then tokens seen >= min_count, most frequent first.
+
+    Ties are broken alphabetically so the vocabulary is identical however the counts were
+    gathered (one process or merged shards).
+    """
+    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+    if max_size is not None:
+        kept = kept[: max(0, max_size - 2)]
+    return [PAD, UNK, *kept]
+
+
+def count_tokens(token_lists: Iterable[list[str]]) -> Counter:
+    counts: Counter = Counter()
+    for tokens in token_lists:
+        counts.update(tokens)
+    return counts
+
+
+def encode(tokens: list[str], index: dict[str, int], seq_len: int) -> list[int]:
+    """Token ids, truncated to the first seq_len tokens; never empty (an empty text is one _UNK).
+
+    No padding here: batches are padded only to their own longest example.
+    """
+    ids = [index.get(t, UNK_ID) for t in tokens[:seq_len]]
+    return ids or [UNK_ID]
+
+
+def token_index(itos: list[str]) -> dict[str, int]:
+    return {t: i for i, t in enumerate(itos)}
+
+
+FASTTEXT_LABEL = re.compile(r"^__label__(\S*)\s?")
+
+
+def strip_fasttext_label(line: str) -> str:
+    """'__label__2 Great!' -> 'Great!' (prediction input may carry a label; it is ignored)."""
+    return FASTTEXT_LABEL.sub("", line, count=1)

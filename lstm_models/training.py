@@ -1,0 +1,181 @@
+"""The training loop shared by every model: device choice, AMP on CUDA, gradient clipping,
+validation each epoch (or every N steps), best weights kept, early stopping, seeded."""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import TensorData, batch_indices
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    clip: float = 5.0
+    patience: int = 2
+    eval_every_steps: int | None = None  # None: validate once an epoch
+    seed: int = 13
+    device: str = "auto"  # auto | cpu | cuda | mps
+    amp: bool = True  # mixed precision, used on CUDA only
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+@dataclass
+class FitResult:
+    state_dict: dict[str, torch.Tensor]
+    history: list[dict] = field(default_factory=list)
+    best_epoch: float = 0.0
+    best_val_loss: float = math.inf
+    device: str = "cpu"
+    samples_per_s: float = 0.0
+    stopped_early: bool = False
+
+    def summary(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "state_dict"}
+
+
+def select_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _forward(model: nn.Module, x, lengths):
+    return model(x, lengths) if lengths is not None else model(x)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: TensorData, batch_size: int = 512, device: torch.device | None = None) -> torch.Tensor:
+    """Model outputs for every row, in the original row order."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    outs, order = [], []
+    for idx in batch_indices(data, batch_size, shuffle=False):
+        x, lengths, _ = data.batch(idx, device)
+        outs.append(_forward(model, x, lengths).float().cpu())
+        order.append(idx)
+    if not outs:
+        return torch.empty(0)
+    out = torch.cat(outs)
+    result = torch.empty_like(out)
+    result[torch.cat(order)] = out
+    return result
+
+
+def fit(
+    model: nn.Module,
+    train: TensorData,
+    val: TensorData,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    cfg: TrainConfig,
+    *,
+    progress: bool = True,
+    on_eval: Callable[[dict], None] | None = None,
+) -> FitResult:
+    """Train with Adam, keep the weights with the lowest validation loss, stop after
+    `patience` evaluations without improvement. Returns the best weights (on CPU)."""
+    generator = seed_everything(cfg.seed)
+    device = select_device(cfg.device)
+    use_amp = cfg.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    if device.type == "cuda":
+        train, val = train.pin(), val.pin()
+        torch.backends.cudnn.benchmark = True
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def val_loss() -> float:
+        model.eval()
+        total, n = 0.0, 0
+        with torch.no_grad(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+            for idx in batch_indices(val, max(cfg.batch_size, 256), shuffle=False):
+                x, lengths, y = val.batch(idx, device)
+                total += float(loss_fn(_forward(model, x, lengths).float(), y)) * len(idx)
+                n += len(idx)
+        model.train()
+        return total / max(n, 1)
+
+    result = FitResult(state_dict=copy.deepcopy(model.state_dict()), device=str(device))
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    eval_every = cfg.eval_every_steps or steps_per_epoch
+    bad_evals, step, seen, t0 = 0, 0, 0, time.perf_counter()
+    running, running_n = 0.0, 0
+    model.train()
+    for epoch in range(1, cfg.epochs + 1):
+        bar = tqdm(
+            total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
+            disable=None if progress else True, file=sys.stderr, leave=False, mininterval=1.0,
+        )
+        for idx in batch_indices(train, cfg.batch_size, shuffle=True, generator=generator):
+            x, lengths, y = train.batch(idx, device)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                loss = loss_fn(_forward(model, x, lengths).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.clip:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            seen += len(idx)
+            running += loss.item() * len(idx)
+            running_n += len(idx)
+            bar.update(1)
+            bar.set_postfix(loss=f"{running / running_n:.4f}")
+            if step % eval_every == 0 or step == steps_per_epoch * cfg.epochs:
+                v = val_loss()
+                record = {
+                    "epoch": round(step / steps_per_epoch, 3), "step": step,
+                    "train_loss": running / running_n, "val_loss": v,
+                }
+                running, running_n = 0.0, 0
+                result.history.append(record)
+                if on_eval:
+                    on_eval(record)
+                if v < result.best_val_loss:
+                    result.best_val_loss, result.best_epoch = v, record["epoch"]
+                    result.state_dict = {k: t.detach().to("cpu", copy=True) for k, t in model.state_dict().items()}
+                    bad_evals = 0
+                else:
+                    bad_evals += 1
+                if bad_evals >= cfg.patience:
+                    result.stopped_early = True
+                    break
+        bar.close()
+        if result.stopped_early:
+            break
+    result.samples_per_s = seen / max(time.perf_counter() - t0, 1e-9)
+    model.load_state_dict(result.state_dict)
+    model.to("cpu")
+    return result

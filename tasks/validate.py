@@ -1,0 +1,89 @@
+"""Great Expectations (GX Core 1.x) over a batch: row-level failures become quarantine reasons,
+every expectation becomes a row of the validation table shown in the Prefect UI."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+ROW_ID = "_row_id"
+
+
+@dataclass
+class Rule:
+    """One expectation and the plain-words rule a quarantined row is tagged with."""
+
+    rule: str
+    expectation: object  # a great_expectations.expectations.Expectation
+
+
+@dataclass
+class SuiteOutcome:
+    reasons: pd.Series  # indexed like the input frame; "" for rows that pass
+    table: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> pd.Series:
+        return self.reasons != ""
+
+
+_CONTEXT = None
+
+
+def _context():
+    """One ephemeral GX context per process (creating one costs about a second)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        _CONTEXT = gx.get_context(mode="ephemeral")
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        _CONTEXT.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return _CONTEXT
+
+
+def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutcome:
+    """Validate df against the rules; return a reason string per row and the result table."""
+    import great_expectations as gx
+
+    ctx = _context()
+    frame = df.reset_index(drop=True).assign(**{ROW_ID: range(len(df))})
+    source = ctx.data_sources.add_or_update_pandas(f"{suite_name}_source")
+    asset = source.add_dataframe_asset(f"{suite_name}_{id(frame)}")
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    suite = gx.ExpectationSuite(name=suite_name, expectations=[r.expectation for r in rules])
+    result = batch.validate(
+        suite,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_ID]},
+    )
+    reasons = [[] for _ in range(len(frame))]
+    table = []
+    for rule, res in zip(rules, result.results):
+        info = res.result or {}
+        idx = [int(d[ROW_ID]) for d in info.get("unexpected_index_list") or [] if ROW_ID in d]
+        for i in idx:
+            reasons[i].append(rule.rule)
+        examples = [str(v)[:60] for v in (info.get("partial_unexpected_list") or [])[:3]]
+        table.append({
+            "expectation": res.expectation_config.type,
+            "column": res.expectation_config.kwargs.get("column", ""),
+            "rule": rule.rule,
+            "success": bool(res.success),
+            "unexpected_count": int(info.get("unexpected_count") or 0),
+            "examples": ", ".join(examples),
+        })
+    source.delete_asset(asset.name)
+    return SuiteOutcome(pd.Series(["; ".join(r) for r in reasons], index=df.index, dtype="string"), table)
+
+
+def split_quarantine(df: pd.DataFrame, outcome: SuiteOutcome, extra_reasons: pd.Series | None = None):
+    """(accepted rows, quarantined rows with a `reason` column). Extra reasons (rules checked
+    in pandas) are merged with GX's."""
+    reasons = outcome.reasons
+    if extra_reasons is not None:
+        reasons = (reasons.str.cat(extra_reasons, sep="; ")).str.strip("; ")
+    bad = reasons != ""
+    return df[~bad].copy(), df[bad].assign(reason=reasons[bad])

@@ -1,0 +1,63 @@
+import torch
+from torch.nn import functional as F
+
+from lstm_models.classifier import LSTMClassifier
+from lstm_models.data import TensorData, batch_indices
+from lstm_models.text import build_vocab, count_tokens, encode, token_index, tokenize
+from lstm_models.training import TrainConfig, fit, predict
+
+
+def _real_data(review_lines, n=400):
+    texts = [l.split(" ", 1)[1] for l in review_lines[:n]]
+    labels = [1.0 if l.startswith("__label__2") else 0.0 for l in review_lines[:n]]
+    tokens = [tokenize(t) for t in texts]
+    itos = build_vocab(count_tokens(tokens), min_count=2)
+    index = token_index(itos)
+    return TensorData.from_sequences([encode(t, index, 100) for t in tokens], labels), len(itos)
+
+
+def test_output_shape_for_each_pooling():
+    ids = torch.tensor([[2, 3, 4], [5, 0, 0]])
+    lengths = torch.tensor([3, 1])
+    for pooling in ("last", "max", "mean"):
+        model = LSTMClassifier(10, 8, 6, num_layers=2, bidirectional=True, pooling=pooling)
+        assert model(ids, lengths).shape == (2,)
+
+
+def test_padding_has_no_effect_on_logits(review_lines):
+    """A bucketed, padded batch gives the same logits as each example alone."""
+    data, vocab = _real_data(review_lines, 40)
+    for pooling in ("last", "max", "mean"):
+        torch.manual_seed(0)
+        model = LSTMClassifier(vocab, 16, 12, bidirectional=True, pooling=pooling).eval()
+        batched = predict(model, data, batch_size=16)
+        alone = torch.stack([model(data.x[i:i + 1, : data.lengths[i]], data.lengths[i:i + 1])[0] for i in range(len(data))])
+        torch.testing.assert_close(batched, alone.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_bucketing_groups_similar_lengths_and_covers_every_row(review_lines):
+    data, _ = _real_data(review_lines, 400)
+    batches = list(batch_indices(data, 32, shuffle=True, generator=torch.Generator().manual_seed(1)))
+    assert sorted(torch.cat(batches).tolist()) == list(range(len(data)))
+    padded = sum(len(b) * int(data.lengths[b].max()) for b in batches)
+    fixed = len(data) * int(data.lengths.max())
+    assert padded < 0.8 * fixed
+
+
+def test_a_few_steps_lower_the_loss_on_real_reviews(review_lines):
+    data, vocab = _real_data(review_lines, 300)
+    model = LSTMClassifier(vocab, 16, 16, dropout=0.0)
+    before = F.binary_cross_entropy_with_logits(predict(model, data), data.y).item()
+    fit(model, data, data, F.binary_cross_entropy_with_logits,
+        TrainConfig(epochs=3, batch_size=32, lr=1e-2, patience=5), progress=False)
+    after = F.binary_cross_entropy_with_logits(predict(model, data), data.y).item()
+    assert after < before - 0.05
+
+
+def test_constructor_rejects_bad_arguments():
+    import pytest
+
+    with pytest.raises(ValueError, match="pooling"):
+        LSTMClassifier(10, pooling="attention")
+    with pytest.raises(ValueError, match="dropout"):
+        LSTMClassifier(10, dropout=1.5)

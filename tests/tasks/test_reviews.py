@@ -1,0 +1,100 @@
+import bz2
+
+import pandas as pd
+import pytest
+
+from flows.config import ReviewIngestConfig, ReviewValidationConfig
+from tasks.errors import DataError
+from tasks.reviews import read_reviews, validate_reviews
+
+INGEST = ReviewIngestConfig()
+LIMITS = ReviewValidationConfig(max_quarantine_fraction=0.5, min_rows_per_class=1)
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def test_fasttext_keeps_line_numbers_and_flags_malformed_lines(tmp_path, review_lines):
+    good = "\n".join(review_lines[:6]).encode()
+    bad = (b"no label at all\n"  # line 7
+           b"__label__3 three stars\n"  # line 8
+           b"__label__1    \n"  # line 9: empty text
+           b"\n"  # blank line: not a record
+           b"__label__2 caf\xe9 latin-1 byte\n")  # line 11
+    path = _write(tmp_path / "r.ft.txt", b"\xef\xbb\xbf" + good.replace(b"\n", b"\r\n") + b"\r\n" + bad)
+    raw, label_map, fmt = read_reviews(path, INGEST)
+    assert fmt == "fasttext" and label_map == {"1": 0, "2": 1}
+    assert raw["row"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]
+    assert raw["label_raw"].iloc[0] == review_lines[0][9]  # BOM stripped before the label
+    assert not raw["text"].str.endswith("\r").any()
+    accepted, quarantined, report = validate_reviews(raw, label_map, "r.ft.txt", LIMITS)
+    reasons = dict(zip(quarantined["row"], quarantined["reason"]))
+    assert reasons == {7: "missing label", 8: "label not in {1, 2}", 9: "empty text", 11: "undecodable bytes"}
+    assert report["rows"] == {"read": 10, "accepted": 6, "quarantined": 4}
+    assert report["rejected"] is None
+    assert set(accepted["label"]) <= {0, 1}
+
+
+def test_batch_rejected_when_everything_is_quarantined(tmp_path):
+    path = _write(tmp_path / "plain.txt", b"just text\nmore text\n")
+    raw, label_map, _ = read_reviews(path, INGEST)
+    _, quarantined, report = validate_reviews(raw, label_map, "plain.txt", LIMITS)
+    assert len(quarantined) == 2
+    assert report["rejected"].startswith("all 2 rows were quarantined: most common reason 'missing label'")
+
+
+def test_batch_rejected_when_a_class_is_missing(review_lines, tmp_path):
+    negatives = [l for l in review_lines if l.startswith("__label__1")][:20]
+    path = _write(tmp_path / "neg.txt", "\n".join(negatives).encode())
+    raw, label_map, _ = read_reviews(path, INGEST)
+    _, _, report = validate_reviews(raw, label_map, "neg.txt", ReviewValidationConfig(min_rows_per_class=5))
+    assert "class 1 (positive) has 0 accepted rows" in report["rejected"]
+
+
+@pytest.mark.parametrize("name,data,rule", [
+    ("empty.txt", b"", "empty input"),
+    ("blank.txt", b"\n\n  \n", "empty input"),
+    ("trunc.txt.bz2", None, "truncated input"),
+])
+def test_unusable_files_raise_data_error_naming_the_file(tmp_path, review_lines, name, data, rule):
+    if data is None:  # real reviews, compressed, cut in half
+        full = bz2.compress("\n".join(review_lines[:300]).encode())
+        data = full[: len(full) // 2]
+    path = _write(tmp_path / name, data)
+    with pytest.raises(DataError, match=rule) as exc:
+        read_reviews(path, INGEST)
+    assert name in str(exc.value)
+
+
+def test_missing_path_and_directory_are_clear_errors(tmp_path):
+    with pytest.raises(DataError, match="input not found"):
+        read_reviews(tmp_path / "nope.txt", INGEST)
+    with pytest.raises(DataError, match="input is a directory"):
+        read_reviews(tmp_path, INGEST)
+
+
+def test_csv_with_1_2_labels_and_title_column(tmp_path):
+    df = pd.DataFrame({"polarity": [1, 2, 2], "title": ["Bad", "Good", "Fine"], "body": ["broke", "love it", "ok"]})
+    df.to_csv(tmp_path / "r.csv", index=False)
+    cfg = ReviewIngestConfig(text_column="body", label_column="polarity", title_column="title")
+    raw, label_map, fmt = read_reviews(tmp_path / "r.csv", cfg)
+    assert fmt == "csv" and label_map["1"] == 0 and label_map["2"] == 1
+    assert raw["text"].tolist() == ["Bad: broke", "Good: love it", "Fine: ok"]
+    accepted, _, _ = validate_reviews(raw, label_map, "r.csv", LIMITS)
+    assert accepted["label"].tolist() == [0, 1, 1]
+
+
+def test_csv_missing_columns_names_what_was_found(tmp_path):
+    _write(tmp_path / "wrong.csv", b"id,body\n1,hello\n")
+    with pytest.raises(DataError, match=r"wrong.csv: missing column: text, label not found \(columns: id, body\)"):
+        read_reviews(tmp_path / "wrong.csv", INGEST)
+
+
+def test_parquet_with_0_1_labels(tmp_path):
+    pd.DataFrame({"text": ["great", "awful", ""], "label": [1, 0, 1]}).to_parquet(tmp_path / "r.parquet")
+    raw, label_map, fmt = read_reviews(tmp_path / "r.parquet", INGEST)
+    assert fmt == "parquet" and label_map == {"0": 0, "1": 1}
+    accepted, quarantined, _ = validate_reviews(raw, label_map, "r.parquet", LIMITS)
+    assert accepted["label"].tolist() == [1, 0] and quarantined["reason"].tolist() == ["empty text"]

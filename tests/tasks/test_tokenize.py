@@ -1,0 +1,54 @@
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from flows.config import PreprocessConfig, SplitConfig
+from tasks.tokenize import tokenize_reviews
+
+
+def _valid(tmp_path, review_lines, n=900, dup=40):
+    lines = review_lines[:n] + review_lines[:dup]  # real duplicates, as review dumps have
+    df = pd.DataFrame({"row": range(1, len(lines) + 1), "label": [int(l[9] == "2") for l in lines],
+                       "text": [l.split(" ", 1)[1] for l in lines]})
+    path = tmp_path / "valid.parquet"
+    df.to_parquet(path)
+    return path
+
+
+def test_sharded_parallel_run_is_identical_to_one_process(tmp_path, review_lines):
+    valid = _valid(tmp_path, review_lines)
+    split = SplitConfig()
+    tokenize_reviews(valid, tmp_path / "one", PreprocessConfig(workers=1, shard_rows=100_000), split)
+    tokenize_reviews(valid, tmp_path / "many", PreprocessConfig(workers=2, shard_rows=150), split)
+    assert pq.read_table(tmp_path / "one/tokens.parquet").equals(pq.read_table(tmp_path / "many/tokens.parquet"))
+    assert (tmp_path / "one/vocab.json").read_text() == (tmp_path / "many/vocab.json").read_text()
+
+
+def test_duplicates_share_a_split_and_vocab_comes_from_train_only(tmp_path, review_lines):
+    valid = _valid(tmp_path, review_lines)
+    stats = tokenize_reviews(valid, tmp_path / "t", PreprocessConfig(workers=1, seq_len=50), SplitConfig(seed=7))
+    tokens = pq.read_table(tmp_path / "t/tokens.parquet").to_pandas()
+    tokens["split"] = tokens["split"].astype(str)
+    assert stats["duplicate_reviews"] == 40
+    # row i and its duplicate (row 900 + i) land in the same split: no train/test leakage
+    assert (tokens["split"].iloc[:40].to_numpy() == tokens["split"].iloc[900:940].to_numpy()).all()
+    assert tokens["length"].max() <= 50 and (tokens["length"] == tokens["ids"].map(len)).all()
+    vocab = json.loads((tmp_path / "t/vocab.json").read_text())
+    assert vocab["itos"][:2] == ["_PAD", "_UNK"]
+    # a word that appears only in test rows must not be in the vocabulary
+    from lstm_models.text import tokenize
+    texts = pd.read_parquet(valid)["text"]
+    train_words = {w for t, s in zip(texts, tokens["split"]) if s == "train" for w in tokenize(t)}
+    assert set(vocab["itos"][2:]) <= train_words
+    sizes = json.loads((tmp_path / "t/split.json").read_text())["sizes"]
+    assert sum(sizes.values()) == len(tokens) and sizes["test"] > 50 and sizes["val"] > 50
+
+
+def test_split_depends_on_seed(tmp_path, review_lines):
+    valid = _valid(tmp_path, review_lines, n=300, dup=0)
+    a = tokenize_reviews(valid, tmp_path / "a", PreprocessConfig(workers=1), SplitConfig(seed=1))
+    b = tokenize_reviews(valid, tmp_path / "b", PreprocessConfig(workers=1), SplitConfig(seed=2))
+    sa = pq.read_table(tmp_path / "a/tokens.parquet").column("split").to_pylist()
+    sb = pq.read_table(tmp_path / "b/tokens.parquet").column("split").to_pylist()
+    assert sa != sb and a["rows"] == b["rows"] == 300
