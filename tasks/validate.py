@@ -2,6 +2,7 @@
 every expectation becomes a row of the validation table shown in the Prefect UI."""
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 
@@ -54,14 +55,23 @@ def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutc
     source = ctx.data_sources.add_or_update_pandas(f"{suite_name}_source")
     asset = source.add_dataframe_asset(f"{suite_name}_{id(frame)}")
     batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
-    suite = gx.ExpectationSuite(name=suite_name, expectations=[r.expectation for r in rules])
+    # GX returns results grouped its own way, not in suite order: tag each expectation (a copy)
+    # with its rule's position and pair results back by that tag.
+    expectations = []
+    for i, r in enumerate(rules):
+        exp = copy.copy(r.expectation)
+        exp.meta = {**(exp.meta or {}), "rule_index": i}
+        expectations.append(exp)
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     result = batch.validate(
         suite,
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_ID]},
     )
     reasons = [[] for _ in range(len(frame))]
     table = []
-    for rule, res in zip(rules, result.results):
+    ordered = sorted(result.results, key=lambda res: res.expectation_config.meta["rule_index"])
+    for res in ordered:
+        rule = rules[res.expectation_config.meta["rule_index"]]
         info = res.result or {}
         idx = [int(d[ROW_ID]) for d in info.get("unexpected_index_list") or [] if ROW_ID in d]
         for i in idx:
