@@ -1,0 +1,84 @@
+"""The CLI contract, run as users run it: a subprocess of the installed `lstm-pipeline`."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "flows.cli"]
+
+
+def run_cli(args, api_url, cwd=None):
+    env = {**os.environ, "PREFECT_API_URL": api_url}  # reuse the session's server: no second start-up
+    return subprocess.run(CLI + args, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
+    path.write_text("preprocess: {seq_len: 60, workers: 1}\nmodel: {embedding_dim: 16, hidden_size: 16}\n"
+                    "train: {epochs: 1}\nvalidation: {min_rows_per_class: 5}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(prefect_api, tiny_config, tmp_path_factory, review_lines):
+    work = tmp_path_factory.mktemp("cli")
+    data = work / "reviews.ft.txt"
+    data.write_text("\n".join(review_lines[:400]) + "\n")
+    proc = run_cli(["sentiment", "train", "--data", str(data), "--config", str(tiny_config),
+                    "--output", str(work / "out"), "--json"], prefect_api)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc
+
+
+def test_train_json_is_the_last_stdout_line_with_the_contract_keys(trained):
+    summary, proc = trained
+    assert {"bundle", "metrics", "baseline", "rows"} <= set(summary)
+    for block in ("metrics", "baseline"):
+        assert {"accuracy", "f1", "roc_auc"} <= set(summary[block])
+    assert summary["rows"] == {"read": 400, "accepted": 400, "quarantined": 0}
+    assert "LSTM" in proc.stdout and "TF-IDF + LR" in proc.stdout  # the human summary comes first
+    assert Path(summary["bundle"], "weights.safetensors").is_file()
+
+
+def test_predict_writes_one_json_object_per_text_line(trained, prefect_api, tmp_path):
+    summary, _ = trained
+    inp = tmp_path / "in.txt"
+    inp.write_text("__label__2 An excellent product, I love it.\nTotal waste of money.\n\nOkay I guess\n")
+    proc = run_cli(["sentiment", "predict", "--bundle", summary["bundle"], "--input", str(inp)], prefect_api)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert len(rows) == 3
+    assert all(r["label"] in (0, 1) and 0 <= r["probability"] <= 1 for r in rows)
+    assert all((r["probability"] >= 0.5) == (r["label"] == 1) for r in rows)
+
+
+@pytest.mark.parametrize("name,content,expected", [
+    ("missing.ft.txt", None, "input not found"),
+    ("empty.ft.txt", "", "empty input"),
+    ("wrongcols.csv", "id,body\n1,hello\n", "missing column"),
+    ("unlabelled.ft.txt", "great product\nawful product\n", "batch rejected: all 2 rows were quarantined"),
+])
+def test_bad_input_exits_2_with_one_clear_line(prefect_api, tmp_path, name, content, expected):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    proc = run_cli(["sentiment", "train", "--data", str(path), "--output", str(tmp_path / "out"), "--json"], prefect_api)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert name in proc.stderr and expected in proc.stderr
+    assert proc.stdout.strip() == ""  # nothing on stdout that a script could mistake for a result
+
+
+def test_bad_bundle_and_bad_config_exit_2(prefect_api, tmp_path):
+    proc = run_cli(["sentiment", "predict", "--bundle", str(tmp_path), "--input", str(tmp_path / "x.txt")], prefect_api)
+    assert proc.returncode == 2 and "not a bundle" in proc.stderr and "Traceback" not in proc.stderr
+    bad_cfg = tmp_path / "bad.yaml"
+    bad_cfg.write_text("model: {dropout: 3}\n")
+    data = tmp_path / "d.txt"
+    data.write_text("__label__1 bad\n")
+    proc = run_cli(["sentiment", "train", "--data", str(data), "--config", str(bad_cfg)], prefect_api)
+    assert proc.returncode == 2 and "model.dropout" in proc.stderr and "Traceback" not in proc.stderr
