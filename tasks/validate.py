@@ -39,9 +39,9 @@ def _context():
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        # GX announces its temporary docs folder at INFO on every context: not news for a user.
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
         _CONTEXT = gx.get_context(mode="ephemeral")
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         _CONTEXT.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return _CONTEXT
 
