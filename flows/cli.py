@@ -25,6 +25,9 @@ app = typer.Typer(help="Prefect pipelines from raw reviews or stock prices to a 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 sentiment_app = typer.Typer(help="Sentiment: reviews (fastText, CSV, Parquet) -> LSTM classifier.", no_args_is_help=True)
 app.add_typer(sentiment_app, name="sentiment")
+forecast_app = typer.Typer(help="Forecast: daily OHLCV prices (CSV, .csv.gz, folder, glob) -> LSTM regressor.",
+                           no_args_is_help=True)
+app.add_typer(forecast_app, name="forecast")
 
 DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
 
@@ -129,6 +132,72 @@ def sentiment_predict(
         texts = [line for line in lines if line.strip()]
         for label, prob in zip(*predictor.predict(texts)):
             typer.echo(json.dumps({"label": int(label), "probability": round(float(prob), 6)}))
+
+    run_guarded(go, debug)
+
+
+def _forecast_line(label: str, m: dict) -> str:
+    return f"  {label:<14} MASE {m['mase']:.3f}  sMAPE {m['smape']:.2f}%  RMSE {m['rmse']:.4g}  MAE {m['mae']:.4g}"
+
+
+@forecast_app.command("train")
+def forecast_train(
+    data: str = typer.Option(..., "--data", help="Prices in the Yahoo layout: a CSV, a .csv.gz, a folder of them or a glob."),
+    config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article, multi."),
+    output: Path = typer.Option(Path("outputs/forecast"), "--output", help="Folder for stage outputs and bundles."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line."),
+    debug: bool = DebugOpt,
+):
+    """Run the forecast flow: ingest, validate, prepare windows, train, evaluate, publish."""
+    from flows.config import ForecastConfig, load_config
+    from tasks.stocks import read_prices
+
+    def go():
+        read_prices(data)  # fail fast on unreadable files (about 1 s for 40 histories), before the Prefect server starts
+        cfg = load_config(ForecastConfig, config, "forecast")
+        from flows.forecast import forecast_training
+
+        if not debug:
+            _quiet_console_tracebacks()
+        return forecast_training(data=data, config=cfg, output=str(output))
+
+    summary = run_guarded(go, debug)
+    typer.echo("Forecast model published.")
+    typer.echo(f"  bundle         {summary['bundle']}")
+    r, w = summary["rows"], summary["windows"]
+    typer.echo(f"  rows           read {r['read']}, accepted {r['accepted']}, quarantined {r['quarantined']}")
+    typer.echo(f"  windows        train {w['train']}, validation {w['val']}, test {w['test']} ({summary['tickers']} ticker(s))")
+    typer.echo("  test part, original units, pooled over tickers and steps:")
+    typer.echo(_forecast_line("LSTM", summary["metrics"]))
+    typer.echo(_forecast_line("persistence", summary["baselines"]["persistence"]))
+    typer.echo(_forecast_line("moving average", summary["baselines"]["moving_average"]))
+    typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
+@forecast_app.command("predict")
+def forecast_predict(
+    bundle: Path = typer.Option(..., "--bundle", help="A published forecast bundle folder."),
+    data: str = typer.Option(..., "--data", help="Recent prices (Yahoo layout): a CSV or .csv.gz (a folder or glob: each ticker)."),
+    debug: bool = DebugOpt,
+):
+    """Forecast the next `horizon` values after the last row: one JSON object a line,
+    {"ticker", "date", "step", "<target>"} with dates on the following business days."""
+    from lstm_models.forecaster import ForecastPredictor
+    from tasks.errors import DataError
+    from tasks.stocks import history_for_forecast, read_prices
+
+    def go():
+        predictor = ForecastPredictor.load(bundle)
+        histories = history_for_forecast(read_prices(data), predictor.features, predictor.lookback, predictor.open_fill)
+        for ticker, rows in histories.items():
+            try:
+                lines = predictor.forecast(rows, ticker)
+            except ValueError as exc:
+                raise DataError(rows["source_file"].iloc[0], "cannot forecast", str(exc)) from None
+            for line in lines:
+                typer.echo(json.dumps(line))
 
     run_guarded(go, debug)
 

@@ -267,3 +267,66 @@ class TickerScalers:
         if not isinstance(d, dict) or not isinstance(d.get("per_ticker"), dict):
             raise ValueError("expected {'per_ticker': {ticker: scaler dict}}")
         return cls({t: scaler_from_dict(s) for t, s in d["per_ticker"].items()})
+
+
+GLOBAL = "*"  # the key of the one shared scaler when scalers are not per ticker
+
+
+class ForecastScalers:
+    """The feature and target scalers of one forecast model, as a bundle stores them.
+
+    Per ticker (the default for several tickers) or one global pair under the key "*", which
+    then applies to any ticker, including ones the model never saw.
+    """
+
+    def __init__(self, features: TickerScalers, target: TickerScalers, feature_names: Sequence[str],
+                 target_name: str, per_ticker: bool = True):
+        self.features, self.target = features, target
+        self.feature_names, self.target_name = list(feature_names), target_name
+        self.per_ticker = per_ticker
+
+    @classmethod
+    def fit(cls, train_rows: dict[str, tuple[np.ndarray, np.ndarray]], *, feature_names: Sequence[str],
+            target_name: str, feature_kind: str = "standard", target_kind: str = "standard",
+            log_columns: Sequence[str] = (), per_ticker: bool = True) -> "ForecastScalers":
+        """Fit on the training rows of each ticker only: {ticker: (features [N, F], target [N])}."""
+        feature_log = [name in log_columns for name in feature_names]
+        target_log = target_name in log_columns
+        if not per_ticker:
+            x = np.concatenate([np.asarray(f, dtype=np.float64) for f, _ in train_rows.values()])
+            y = np.concatenate([np.asarray(t, dtype=np.float64) for _, t in train_rows.values()])
+            train_rows = {GLOBAL: (x, y)}
+        feats, targets = {}, {}
+        for ticker, (x, y) in train_rows.items():
+            feats[ticker] = make_scaler(feature_kind, log1p=feature_log, columns=feature_names).fit(x)
+            targets[ticker] = make_scaler(target_kind, log1p=target_log, columns=[target_name]).fit(y)
+        return cls(TickerScalers(feats), TickerScalers(targets), feature_names, target_name, per_ticker)
+
+    def _key(self, ticker: str) -> str:
+        return str(ticker) if self.per_ticker else GLOBAL
+
+    def knows(self, ticker: str) -> bool:
+        return self._key(ticker) in self.features
+
+    def transform_features(self, x, ticker: str) -> np.ndarray:
+        return self.features[self._key(ticker)].transform(x)
+
+    def transform_target(self, y, ticker: str) -> np.ndarray:
+        return self.target[self._key(ticker)].transform(np.asarray(y, dtype=np.float64)[..., None])[..., 0]
+
+    def inverse_target(self, y, ticker: str) -> np.ndarray:
+        """Scaled predictions (any shape) back to original units."""
+        return self.target[self._key(ticker)].inverse_transform(y)
+
+    def to_dict(self) -> dict:
+        return {"per_ticker": self.per_ticker, "feature_names": self.feature_names, "target_name": self.target_name,
+                "features": self.features.to_dict()["per_ticker"], "target": self.target.to_dict()["per_ticker"]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ForecastScalers":
+        try:
+            return cls(TickerScalers.from_dict({"per_ticker": d["features"]}),
+                       TickerScalers.from_dict({"per_ticker": d["target"]}),
+                       d["feature_names"], d["target_name"], bool(d["per_ticker"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a forecast scalers dict (missing {exc})") from None

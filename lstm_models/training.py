@@ -43,7 +43,7 @@ class FitResult:
     state_dict: dict[str, torch.Tensor]
     history: list[dict] = field(default_factory=list)
     best_epoch: float = 0.0
-    best_val_loss: float = math.inf
+    best_val_loss: float | None = math.inf  # None: trained without a validation set
     device: str = "cpu"
     samples_per_s: float = 0.0
     stopped_early: bool = False
@@ -102,7 +102,10 @@ def fit(
     on_eval: Callable[[dict], None] | None = None,
 ) -> FitResult:
     """Train with Adam, keep the weights with the lowest validation loss, stop after
-    `patience` evaluations without improvement. Returns the best weights (on CPU)."""
+    `patience` evaluations without improvement. Returns the best weights (on CPU).
+
+    An empty `val` (the article's setup has no validation set) trains every epoch and keeps
+    the last weights; history then records val_loss None."""
     generator = seed_everything(cfg.seed)
     device = select_device(cfg.device)
     use_amp = cfg.amp and device.type == "cuda"
@@ -154,7 +157,7 @@ def fit(
             bar.update(1)
             bar.set_postfix(loss=f"{running / running_n:.4f}")
             if step % eval_every == 0 or step == steps_per_epoch * cfg.epochs:
-                v = val_loss()
+                v = val_loss() if len(val) else None
                 record = {
                     "epoch": round(step / steps_per_epoch, 3), "step": step,
                     "train_loss": running / running_n, "val_loss": v,
@@ -163,7 +166,7 @@ def fit(
                 result.history.append(record)
                 if on_eval:
                     on_eval(record)
-                if v < result.best_val_loss:
+                if v is None or v < result.best_val_loss:
                     result.best_val_loss, result.best_epoch = v, record["epoch"]
                     result.state_dict = {k: t.detach().to("cpu", copy=True) for k, t in model.state_dict().items()}
                     bad_evals = 0

@@ -75,7 +75,7 @@ def evaluate_classifier(tokens: str, weights: str, vocab_size: int, model_cfg: d
     return classification_metrics(test.y.numpy().astype(int), prob)
 
 
-def plot_history(history: list[dict], path: Path) -> None:
+def plot_history(history: list[dict], path: Path, ylabel: str = "BCE loss") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,7 +86,7 @@ def plot_history(history: list[dict], path: Path) -> None:
     ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train")
     ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("BCE loss")
+    ax.set_ylabel(ylabel)
     ax.set_title("Loss curves")
     ax.legend()
     fig.tight_layout()

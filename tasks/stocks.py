@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import hashlib
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -203,7 +204,8 @@ def fill_missing_open(df: pd.DataFrame, how: str = "prev_close") -> pd.DataFrame
     return df
 
 
-def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on_reject: bool = True
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(accepted, quarantined, report) for the frame `read_prices` returns.
 
     accepted: sorted by ticker then date, `Date` parsed to datetime64, Open filled per
@@ -211,7 +213,8 @@ def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None) -> tuple[pd
     with `reason` (GX rules and parse errors, joined by "; ") and the original `date_text`.
     report: counts (`rows`, `accepted`, `quarantined`, `open_missing`, `zero_volume`, reasons,
     per ticker) and `validation` (one row per expectation, for the UI).
-    Raises DataError when more than `cfg.max_quarantine_fraction` of the rows are quarantined.
+    Raises DataError when more than `cfg.max_quarantine_fraction` of the rows are quarantined
+    (or, with raise_on_reject=False, says why in `report["rejected"]`, None for a usable batch).
     """
     cfg = cfg or PriceRules()
     frame = df.reset_index(drop=True).copy()
@@ -243,15 +246,15 @@ def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None) -> tuple[pd
 
     report = _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, outcome.table)
     share = len(quarantined) / max(len(df), 1)
+    report["rejected"] = None
     if share > cfg.max_quarantine_fraction or accepted.empty:
         top = ", ".join(f"{r} ({n})" for r, n in list(report["reasons"].items())[:3])
         sources = sorted(df["source_file"].unique()) if "source_file" in df else ["<input>"]
-        raise DataError(
-            sources[0] if len(sources) == 1 else f"{sources[0]} (+{len(sources) - 1} files)",
-            "batch rejected",
-            f"{len(quarantined)} of {len(df)} rows quarantined ({share:.0%} > "
-            f"max_quarantine_fraction {cfg.max_quarantine_fraction:.0%}); top reasons: {top}",
-        )
+        report["rejected"] = (f"{len(quarantined)} of {len(df)} rows quarantined ({share:.0%} > "
+                              f"max_quarantine_fraction {cfg.max_quarantine_fraction:.0%}); top reasons: {top}")
+        if raise_on_reject:
+            raise DataError(sources[0] if len(sources) == 1 else f"{sources[0]} (+{len(sources) - 1} files)",
+                            "batch rejected", report["rejected"])
     return accepted, quarantined, report
 
 
@@ -283,3 +286,53 @@ def _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, ta
         "per_ticker": per_ticker,
         "validation": table,
     }
+
+
+# -- inputs of the forecast pipeline -----------------------------------------------------------
+
+def prices_sha256(path: str | Path) -> str:
+    """Content hash of a file, folder or glob of price files: every file's bytes plus its name
+    (the ticker comes from the name), in name order, so moving the files elsewhere keeps the
+    hash and renaming or editing one changes it."""
+    from .caching import file_sha256  # imports Prefect: only the flow needs this
+
+    h = hashlib.sha256()
+    for f in sorted(list_price_files(path), key=lambda f: f.name):
+        h.update(f"{f.name}\0{file_sha256(f)}\n".encode())
+    return h.hexdigest()
+
+
+def history_for_forecast(df: pd.DataFrame, columns: list[str], lookback: int,
+                         open_fill: str = "prev_close") -> dict[str, pd.DataFrame]:
+    """{ticker: rows sorted by date} ready for a forecast from the newest `lookback` rows.
+
+    The same cleaning as training (Open = 0 is missing and filled per `open_fill`), but no
+    quarantine: the newest rows are what a forecast is made from, so a bad one among them is
+    an error naming the file, the row and the rule, not something to skip silently."""
+    frame = df.copy()
+    frame["Date"] = pd.to_datetime(frame["Date"], format="ISO8601", errors="coerce")
+    frame.loc[frame["Open"] == 0, "Open"] = np.nan
+    out = {}
+    for ticker, rows in frame.groupby("ticker", sort=True):
+        bad_date = rows[rows["Date"].isna()]
+        if len(bad_date):
+            r = bad_date.iloc[0]
+            raise DataError(r["source_file"], "date missing or unparseable", repr(r.get("Date")), row=int(r["row"]))
+        rows = rows.sort_values("Date", kind="stable")
+        if rows["Date"].duplicated().any():
+            r = rows[rows["Date"].duplicated()].iloc[0]
+            raise DataError(r["source_file"], "duplicate date", str(r["Date"].date()), row=int(r["row"]))
+        rows = fill_missing_open(rows.reset_index(drop=True), open_fill)
+        if len(rows) < lookback:
+            raise DataError(rows["source_file"].iloc[0], "too few rows",
+                            f"{len(rows)} rows of {ticker}; the model reads the last {lookback}")
+        recent = rows.iloc[len(rows) - lookback:]
+        for col in columns:
+            values = recent[col]
+            bad = values.isna() | ~np.isfinite(values) | (values < 0) | ((values == 0) & (col != "Volume"))
+            if bad.any():
+                r = recent[bad].iloc[0]
+                raise DataError(r["source_file"], f"{col} missing or not positive in the last {lookback} rows",
+                                f"{col}={float(r[col])!r} on {r['Date'].date()}", row=int(r["row"]))
+        out[str(ticker)] = rows
+    return out

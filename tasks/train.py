@@ -37,6 +37,7 @@ def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: dict, out_dir: Path, progress: bool = True) -> dict:
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
+    torch.manual_seed(train_cfg["seed"])  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
     result = fit(model, train, val, bce, TrainConfig(**train_cfg), progress=progress)
     save_file(result.state_dict, str(out_dir / "model.safetensors"))

@@ -1,0 +1,162 @@
+"""The forecast flow end to end on real prices (SBUX.csv plus the head of one real history),
+against a real Prefect API: metrics next to baselines, cache hits, bundle round trip."""
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.config import ForecastConfig
+from flows.forecast import forecast_training
+from lstm_models.forecaster import ForecastPredictor
+from tasks.errors import DataError
+from tasks.stocks import history_for_forecast, read_prices
+
+REPO = Path(__file__).resolve().parents[2]
+SBUX = REPO / "data" / "SBUX.csv"
+HISTORY = REPO.parent / "shared" / "data" / "stocks" / "history"
+
+SMALL = {
+    "prepare": {"lookback": 10, "horizon": 3},
+    "split": {"val_fraction": 0.15, "test_fraction": 0.2},
+    "model": {"hidden_size": 8, "fc_size": 16},
+    "train": {"epochs": 3, "batch_size": 64, "patience": 2},
+    "evaluate": {"max_plots": 5},
+}
+EXPENSIVE = ["ingest", "validate", "prepare", "train", "evaluate"]
+
+
+def small_config(**changes) -> ForecastConfig:
+    data = json.loads(json.dumps(SMALL))
+    for section, values in changes.items():
+        data.setdefault(section, {}).update(values)
+    return ForecastConfig.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def prices(tmp_path_factory) -> Path:
+    """A folder of two tickers: SBUX.csv (plain) and the first 300 rows of AAPL (gzip), which
+    hold AAPL's all-null row of 1981-08-10."""
+    folder = tmp_path_factory.mktemp("prices")
+    shutil.copyfile(SBUX, folder / "SBUX.csv")
+    with gzip.open(HISTORY / "AAPL.csv.gz", "rt") as fh:
+        head = "".join(line for _, line in zip(range(301), fh))
+    with gzip.open(folder / "AAPL.csv.gz", "wt") as out:
+        out.write(head)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(prefect_api, prices, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    return out, forecast_training(data=str(prices), config=small_config(), output=str(out))
+
+
+def test_cold_run_publishes_a_bundle_with_lstm_and_baseline_errors(first_run):
+    _, summary = first_run
+    assert summary["cached"] == []
+    assert summary["rows"] == {"read": 552, "accepted": 551, "quarantined": 1}
+    assert summary["tickers"] == 2
+    for block in (summary["metrics"], *summary["baselines"].values()):
+        assert set(block) == {"mase", "smape", "rmse", "mae"}
+        assert all(np.isfinite(v) and v >= 0 for v in block.values())
+    assert set(summary["baselines"]) == {"persistence", "moving_average"}
+    assert set(summary["by_step"]) == {"1", "2", "3"}
+    names = {p.name for p in Path(summary["bundle"]).iterdir()}
+    assert {"weights.safetensors", "config.json", "scalers.json", "metrics.json", "model_card.md",
+            "loss_curves.png", "forecast_SBUX.png", "forecast_AAPL.png"} <= names
+    card = (Path(summary["bundle"]) / "model_card.md").read_text()
+    assert "quarantined 1" in card and "persistence" in card
+
+
+def test_metrics_json_has_pooled_and_per_ticker_scores(first_run):
+    _, summary = first_run
+    metrics = json.loads((Path(summary["bundle"]) / "metrics.json").read_text())
+    for method in ("lstm", "persistence", "moving_average"):
+        assert set(metrics[method]["per_ticker"]) == {"AAPL", "SBUX"}
+    assert metrics["lstm"]["overall"]["mase"] == pytest.approx(summary["metrics"]["mase"])
+
+
+def test_the_all_null_row_is_quarantined_with_its_reason(first_run):
+    _, summary = first_run
+    q = pd.read_parquet(summary["quarantine"])
+    assert q["ticker"].tolist() == ["AAPL"] and q["date_text"].tolist() == ["1981-08-10"]
+    assert "missing" in q["reason"].iloc[0]
+
+
+def test_scalers_are_fitted_on_the_training_rows_only(first_run):
+    out, summary = first_run
+    scalers = json.loads((Path(summary["bundle"]) / "scalers.json").read_text())
+    series = pd.read_parquet(next((out / "work" / "prepare").iterdir()) / "series.parquet")
+    sbux = series[series["ticker"] == "SBUX"]
+    train = sbux.loc[sbux["split"] == "train", "value"].to_numpy()
+    target = scalers["target"]["SBUX"]
+    assert target["mean"] == pytest.approx([np.log1p(train).mean()])
+    assert target["mean"] != pytest.approx([np.log1p(sbux["value"].to_numpy()).mean()])
+
+
+def test_bundle_round_trip_forecasts_the_last_evaluated_window(first_run, prices, tmp_path):
+    """The predictor, from the bundle alone and the raw CSV cut at the last test window's anchor,
+    gives the flow's own predictions for that window, on the business days that follow."""
+    out, summary = first_run
+    predictions = pd.read_parquet(next((out / "work" / "evaluate").iterdir()) / "predictions.parquet")
+    last = predictions[(predictions["ticker"] == "SBUX") & (predictions["split"] == "test")].iloc[-1]
+    cut = tmp_path / "SBUX.csv"
+    lines = SBUX.read_text().splitlines()
+    cut.write_text("\n".join(lines[: int(last["anchor"]) + 2]) + "\n")  # header + rows 0..anchor
+
+    predictor = ForecastPredictor.load(summary["bundle"])
+    histories = history_for_forecast(read_prices(cut), predictor.features, predictor.lookback, predictor.open_fill)
+    forecast = predictor.forecast(histories["SBUX"], "SBUX")
+    assert [r["step"] for r in forecast] == [1, 2, 3]
+    np.testing.assert_allclose([r["volume"] for r in forecast], last["predicted"], rtol=1e-5)
+    assert forecast[0]["date"] > pd.Timestamp(last["date"]).date().isoformat()
+
+
+def test_unchanged_rerun_is_all_cache_hits_even_from_another_folder(first_run, prices, tmp_path):
+    out, summary = first_run
+    moved = tmp_path / "moved"
+    shutil.copytree(prices, moved)
+    again = forecast_training(data=str(moved), config=small_config(), output=str(out))
+    assert again["cached"] == EXPENSIVE
+    assert again["metrics"] == summary["metrics"]
+    assert again["bundle"] != summary["bundle"]
+
+
+def test_a_model_change_reruns_only_training_and_evaluation(first_run, prices):
+    out, _ = first_run
+    summary = forecast_training(data=str(prices), config=small_config(model={"hidden_size": 4}), output=str(out))
+    assert summary["cached"] == ["ingest", "validate", "prepare"]
+
+
+def test_a_glob_selecting_one_file_misses_the_cache_and_trains_on_it(first_run, prices, tmp_path):
+    out, _ = first_run
+    summary = forecast_training(data=str(prices / "SBUX.*"), config=small_config(), output=str(out))
+    assert summary["cached"] == [] and summary["tickers"] == 1 and summary["rows"]["read"] == 252
+
+
+def test_too_few_rows_for_the_windows_is_a_data_error(prefect_api, tmp_path):
+    short = tmp_path / "SBUX.csv"
+    short.write_text("\n".join(SBUX.read_text().splitlines()[:16]) + "\n")  # 15 rows: train part 10 < 10 + 1 + 3
+    with pytest.raises(DataError, match="too few rows"):
+        forecast_training(data=str(short), config=small_config(), output=str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "work" / "train").exists()
+
+
+def test_article_mode_trains_without_a_validation_set(prefect_api, tmp_path):
+    """Same-day mode, first 200 rows train, no validation: the last weights are kept."""
+    cfg = ForecastConfig.model_validate({
+        "prepare": {"features": ["Open", "High", "Low", "Close", "Adj Close"], "lookback": 1, "horizon": 1,
+                    "offset": 0, "log_volume": False, "target_scaler": "minmax"},
+        "split": {"train_rows": 200, "val_rows": 0},
+        "model": {"hidden_size": 2, "fc_size": 128},
+        "train": {"epochs": 20, "batch_size": 200, "clip": 0, "patience": 1000},
+        "evaluate": {"max_plots": 1},
+    })
+    summary = forecast_training(data=str(SBUX), config=cfg, output=str(tmp_path))
+    assert summary["windows"] == {"train": 200, "val": 0, "test": 52}
+    training = json.loads(next((tmp_path / "work" / "train").iterdir()).joinpath("training.json").read_text())
+    assert training["best_val_loss"] is None and training["best_epoch"] == 20
