@@ -1,7 +1,10 @@
 """Training throughput: length-bucketed, per-batch padding (ours) vs fixed padding to 200 tokens
 (the article's way), same model, same data, measured side by side in one run.
 
-    .venv/bin/python benchmarks/bench_training.py [--epochs 3] [--threads N]
+    .venv/bin/python benchmarks/bench_training.py [--epochs N] [--threads N]
+
+Both runs use the default sentiment config (early stopping on validation loss, best weights)
+unless --epochs fixes the number of epochs.
 
 Prints samples/s and test accuracy for both, a table of seconds per epoch against mean text
 length (same number of examples), and the speed-up ratio last.
@@ -48,7 +51,8 @@ def truncated(data: TensorData, cap: int) -> TensorData:
 def run(train: TensorData, val: TensorData, test: TensorData, vocab: int, cfg: SentimentConfig, epochs: int):
     torch.manual_seed(cfg.train.seed)
     model = LSTMClassifier(vocab, **cfg.model.model_dump())
-    tc = TrainConfig(**{**cfg.train.model_dump(), "epochs": epochs, "patience": epochs + 1})
+    overrides = {"epochs": epochs, "patience": epochs + 1} if epochs else {}
+    tc = TrainConfig(**{**cfg.train.model_dump(), **overrides})
     t0 = time.perf_counter()
     result = fit(model, train, val, F.binary_cross_entropy_with_logits, tc, progress=False)
     seconds = time.perf_counter() - t0
@@ -59,7 +63,7 @@ def run(train: TensorData, val: TensorData, test: TensorData, vocab: int, cfg: S
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=0, help="0: the default config's epochs and early stopping")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = ap.parse_args()
     if args.threads:
