@@ -82,7 +82,7 @@ class SentimentConfig(Section):
     preprocess: PreprocessConfig = PreprocessConfig()
     split: SplitConfig = SplitConfig()
     model: ClassifierConfig = ClassifierConfig()
-    train: TrainSettings = TrainSettings()
+    train: TrainSettings = TrainSettings(epochs=12, patience=3)  # = sentiment-default.yaml
     baseline: BaselineConfig = BaselineConfig()
 
 
