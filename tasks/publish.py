@@ -91,14 +91,19 @@ def publish_sentiment_task(info: dict, weights: str, vocab: str, plots: dict, ou
     lstm, base = info["metrics"]["lstm"], info["metrics"]["baseline"]
     create_table_artifact(key="sentiment-metrics", table=metrics_rows(lstm, base),
                           description="Test-split metrics: LSTM vs TF-IDF + logistic regression")
-    create_markdown_artifact(key="sentiment-model-card", markdown=(bundle / "model_card.md").read_text(),
+    publish_bundle_artifacts("sentiment", bundle, list(plots))
+    return str(bundle)
+
+
+def publish_bundle_artifacts(kind: str, bundle: Path, plots: list[str]) -> None:
+    """The model card, a link to the bundle and links to its plots, for the run's artifacts tab."""
+    create_markdown_artifact(key=f"{kind}-model-card", markdown=(bundle / "model_card.md").read_text(),
                              description="Model card of the published bundle")
-    create_link_artifact(key="sentiment-bundle", link=bundle.resolve().as_uri(), link_text=bundle.name,
+    create_link_artifact(key=f"{kind}-bundle", link=bundle.resolve().as_uri(), link_text=bundle.name,
                          description="Published bundle folder")
     for name in plots:
-        create_link_artifact(key=f"sentiment-{name.replace('_', '-')}", link=(bundle / f"{name}.png").resolve().as_uri(),
+        create_link_artifact(key=f"{kind}-{name.replace('_', '-').lower()}", link=(bundle / f"{name}.png").resolve().as_uri(),
                              link_text=f"{name}.png", description=f"Plot: {name.replace('_', ' ')}")
-    return str(bundle)
 
 
 def publish_validation_table(kind: str, report: dict) -> None:
@@ -219,11 +224,5 @@ def publish_forecast_task(info: dict, weights: str, scalers: str, plots: dict, o
                           description="Test-part errors, pooled over tickers: LSTM vs persistence vs moving average")
     create_table_artifact(key="forecast-metrics-per-ticker", table=forecast_ticker_rows(metrics),
                           description="Test-part MASE and sMAPE per ticker")
-    create_markdown_artifact(key="forecast-model-card", markdown=(bundle / "model_card.md").read_text(),
-                             description="Model card of the published bundle")
-    create_link_artifact(key="forecast-bundle", link=bundle.resolve().as_uri(), link_text=bundle.name,
-                         description="Published bundle folder")
-    for name in list(plots)[:10]:  # the rest are in the bundle
-        create_link_artifact(key=f"forecast-{name.replace('_', '-').lower()}", link=(bundle / f"{name}.png").resolve().as_uri(),
-                             link_text=f"{name}.png", description=f"Plot: {name.replace('_', ' ')}")
+    publish_bundle_artifacts("forecast", bundle, list(plots)[:10])  # the rest of the plots are in the bundle
     return str(bundle)

@@ -1,4 +1,5 @@
 """The sentiment flow end to end on a small slice of real reviews, against a real Prefect API."""
+import asyncio
 import json
 import shutil
 
@@ -112,3 +113,22 @@ def test_unusable_batch_stops_before_training(prefect_api, tmp_path):
     with pytest.raises(DataError, match="unlabelled.txt: batch rejected: all 2 rows were quarantined"):
         sentiment_training(data=str(bad), config=SentimentConfig.model_validate(SMALL), output=str(tmp_path / "out"))
     assert not (tmp_path / "out" / "work" / "train").exists()
+
+
+def test_run_story_is_published_as_prefect_artifacts(first_run):
+    """The UI's artifacts: validation table, metrics table, model card, bundle and plot links."""
+    from prefect.client.orchestration import get_client
+
+    keys = ["sentiment-validation", "sentiment-metrics", "sentiment-model-card", "sentiment-bundle",
+            "sentiment-loss-curves", "sentiment-confusion-matrix"]
+    async def read():
+        # The REST endpoint directly: Prefect 3.8.8's client sends nulls its own server rejects (422).
+        async with get_client() as client:
+            body = {"artifacts": {"key": {"any_": keys}}, "limit": 100, "offset": 0, "sort": "KEY_ASC"}
+            return (await client._client.post("/artifacts/filter", json=body)).json()
+
+    by_key = {a["key"]: a for a in asyncio.run(read())}
+    assert set(by_key) == set(keys)
+    assert by_key["sentiment-metrics"]["type"] == "table" and "tfidf_logreg" in str(by_key["sentiment-metrics"]["data"])
+    assert "Model card" in str(by_key["sentiment-model-card"]["data"])
+    assert "quarantined 2" in by_key["sentiment-validation"]["description"]
