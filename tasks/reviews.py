@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,11 +17,12 @@ import pyarrow.parquet as pq
 
 from .caching import cached_task, staging
 from .errors import DataError
-from .validate import Rule, run_suite, split_quarantine
+from .validate import Rule, SuiteOutcome, merge_outcomes, run_suite, split_quarantine
 
 FASTTEXT_LABELS = {"1": 0, "2": 1}
 NAMED_LABELS = {"negative": 0, "positive": 1, "neg": 0, "pos": 1}
 _LABEL = re.compile(rb"^__label__(\S*)(?:\s+|$)")
+CHUNK_ROWS = 100_000  # rows read, validated and written at a time: bounds memory on big inputs (~0.4 GiB)
 RAW_SCHEMA = pa.schema([("row", pa.int64()), ("label_raw", pa.string()), ("text", pa.string()), ("parse_error", pa.string())])
 
 
@@ -63,9 +65,10 @@ def detect_format(path: Path, fmt: str) -> str:
     return "fasttext"
 
 
-def read_fasttext(path: Path) -> pd.DataFrame:
-    """One record a non-blank line. Nothing is dropped here: a line without a label, with an
-    unknown label or with undecodable bytes is kept with what was found, for GX to judge."""
+def iter_fasttext(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """One record a non-blank line, in frames of at most chunk_rows records. Nothing is dropped
+    here: a line without a label, with an unknown label or with undecodable bytes is kept with
+    what was found, for GX to judge."""
     rows, labels, texts, errors = [], [], [], []
     try:
         with open_binary(path) as fh:
@@ -85,21 +88,51 @@ def read_fasttext(path: Path) -> pd.DataFrame:
                 labels.append(None if label is None else label.decode("utf-8", errors="replace"))
                 texts.append(text)
                 errors.append(err)
+                if len(rows) >= chunk_rows:
+                    yield pd.DataFrame({"row": rows, "label_raw": labels, "text": texts, "parse_error": errors})
+                    rows, labels, texts, errors = [], [], [], []
     except EOFError:
         raise DataError(path, "truncated input", "the compressed stream ends early; re-download or re-compress the file") from None
     except OSError as exc:
         raise DataError(path, "unreadable input", f"not a valid compressed file ({exc})") from None
-    return pd.DataFrame({"row": rows, "label_raw": labels, "text": texts, "parse_error": errors})
+    if rows:
+        yield pd.DataFrame({"row": rows, "label_raw": labels, "text": texts, "parse_error": errors})
 
 
-def read_table(path: Path, fmt: str, text_column: str, label_column: str, title_column: str | None) -> pd.DataFrame:
+def read_fasttext(path: Path) -> pd.DataFrame:
+    """The whole file as one frame (small inputs; write_raw streams big ones)."""
+    return _concat(iter_fasttext(path))
+
+
+def iter_table(path: Path, fmt: str, text_column: str, label_column: str, title_column: str | None,
+               chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """CSV/TSV or Parquet rows as raw frames of at most chunk_rows rows (row numbers from 1)."""
+    wanted = [c for c in (text_column, label_column, title_column) if c]
+    offset, fh = 0, None
     try:
         if fmt == "parquet":
-            df = pd.read_parquet(path)
+            pf = pq.ParquetFile(path)
+            meta = pf.schema_arrow.pandas_metadata or {}
+            index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+            _check_columns(path, wanted, [c for c in pf.schema_arrow.names if c not in index])
+            chunks = (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows, columns=wanted))
         else:
-            with open_binary(path) as fh:
-                df = pd.read_csv(fh, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+            fh = open_binary(path)
+            chunks = pd.read_csv(fh, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunk_rows,
                                  sep="\t" if ".tsv" in path.suffixes else ",")
+        for df in chunks:
+            if offset == 0:
+                _check_columns(path, wanted, list(df.columns))
+            if df.empty:
+                continue
+            text = df[text_column].astype("string")
+            if title_column:
+                text = df[title_column].astype("string").fillna("") + ": " + text
+            label = df[label_column].astype("string").str.strip().str.removeprefix("__label__")
+            label = label.str.replace(r"\.0+$", "", regex=True).replace("", pd.NA)
+            yield pd.DataFrame({"row": range(offset + 1, offset + len(df) + 1), "label_raw": label.reset_index(drop=True),
+                                "text": text.reset_index(drop=True), "parse_error": None})
+            offset += len(df)
     except UnicodeDecodeError as exc:
         raise DataError(path, "not valid UTF-8", f"byte offset {exc.start}") from None
     except EOFError:
@@ -108,19 +141,30 @@ def read_table(path: Path, fmt: str, text_column: str, label_column: str, title_
         raise DataError(path, "empty input", "no header and no rows") from None
     except (pd.errors.ParserError, OSError, ValueError, pa.ArrowException) as exc:
         raise DataError(path, f"unreadable {fmt}", str(exc).splitlines()[0]) from None
-    wanted = [c for c in (text_column, label_column, title_column) if c]
-    missing = [c for c in wanted if c not in df.columns]
-    if missing:
-        raise DataError(path, "missing column", f"{', '.join(missing)} not found (columns: {', '.join(map(str, df.columns))}); "
-                        "set ingest.text_column / ingest.label_column in the config")
-    if df.empty:
+    finally:
+        if fh is not None:
+            fh.close()
+    if offset == 0:
         raise DataError(path, "no data rows", "the file has a header but no rows")
-    text = df[text_column].astype("string")
-    if title_column:
-        text = df[title_column].astype("string").fillna("") + ": " + text
-    label = df[label_column].astype("string").str.strip().str.removeprefix("__label__")
-    label = label.str.replace(r"\.0+$", "", regex=True).replace("", pd.NA)
-    return pd.DataFrame({"row": range(1, len(df) + 1), "label_raw": label, "text": text, "parse_error": None})
+
+
+def _check_columns(path: Path, wanted: list[str], columns: list[str]) -> None:
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise DataError(path, "missing column", f"{', '.join(missing)} not found (columns: {', '.join(map(str, columns))}); "
+                        "set ingest.text_column / ingest.label_column in the config")
+
+
+def read_table(path: Path, fmt: str, text_column: str, label_column: str, title_column: str | None) -> pd.DataFrame:
+    return _concat(iter_table(path, fmt, text_column, label_column, title_column))
+
+
+def _concat(chunks: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames = list(chunks)
+    if not frames:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "label_raw": pd.Series(dtype=object),
+                             "text": pd.Series(dtype=object), "parse_error": pd.Series(dtype=object)})
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def detect_label_map(fmt: str, labels: pd.Series, configured: dict[str, int] | None) -> dict[str, int]:
@@ -137,17 +181,38 @@ def detect_label_map(fmt: str, labels: pd.Series, configured: dict[str, int] | N
     return {**numeric, **named}
 
 
-def read_reviews(path: str | Path, ingest) -> tuple[pd.DataFrame, dict[str, int], str]:
-    """(raw frame, label map, format) for a reviews file; raises DataError for unusable files."""
+def iter_reviews(path: str | Path, ingest, chunk_rows: int = CHUNK_ROWS) -> tuple[Path, str, Iterator[pd.DataFrame]]:
+    """(checked path, format, raw frames of at most chunk_rows rows); reading raises DataError."""
     path = check_input_file(path)
     fmt = detect_format(path, ingest.format)
     if fmt == "fasttext":
-        df = read_fasttext(path)
-    else:
-        df = read_table(path, fmt, ingest.text_column, ingest.label_column, ingest.title_column)
+        return path, fmt, iter_fasttext(path, chunk_rows)
+    return path, fmt, iter_table(path, fmt, ingest.text_column, ingest.label_column, ingest.title_column, chunk_rows)
+
+
+def read_reviews(path: str | Path, ingest) -> tuple[pd.DataFrame, dict[str, int], str]:
+    """(raw frame, label map, format) for a reviews file; raises DataError for unusable files.
+    Holds the whole file: for big inputs use write_raw, which streams."""
+    path, fmt, chunks = iter_reviews(path, ingest)
+    df = _concat(chunks)
     if df.empty:
         raise DataError(path, "empty input", "no reviews found (only blank lines)")
     return df, detect_label_map(fmt, df["label_raw"], ingest.label_map), fmt
+
+
+def write_raw(path: str | Path, ingest, out_path: str | Path, chunk_rows: int = CHUNK_ROWS) -> tuple[dict[str, int], str, int]:
+    """Stream a reviews file into raw.parquet, chunk by chunk: (label map, format, rows)."""
+    path, fmt, chunks = iter_reviews(path, ingest, chunk_rows)
+    seen: set[str] = set()  # distinct raw labels: all that label-map detection needs
+    rows = 0
+    with pq.ParquetWriter(out_path, RAW_SCHEMA) as writer:
+        for df in chunks:
+            writer.write_table(pa.Table.from_pandas(df, schema=RAW_SCHEMA, preserve_index=False))
+            seen.update(df["label_raw"].dropna().unique())
+            rows += len(df)
+    if rows == 0:
+        raise DataError(path, "empty input", "no reviews found (only blank lines)")
+    return detect_label_map(fmt, pd.Series(sorted(seen), dtype="string"), ingest.label_map), fmt, rows
 
 
 def review_rules(label_map: dict[str, int]):
@@ -164,35 +229,85 @@ def review_rules(label_map: dict[str, int]):
     ]
 
 
-def validate_reviews(raw: pd.DataFrame, label_map: dict[str, int], source: str, validation) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(accepted with int label, quarantined with reason, report). The report says whether
-    the batch as a whole is usable and, if not, why."""
-    outcome = run_suite(raw, "reviews", review_rules(label_map))
-    accepted, quarantined = split_quarantine(raw, outcome)
-    accepted = accepted.drop(columns=["parse_error"]).assign(label=accepted["label_raw"].map(label_map).astype("int8"))
-    quarantined = quarantined.assign(source=source)
-    per_class = {str(k): int(v) for k, v in accepted["label"].value_counts().sort_index().items()}
-    reasons = Counter(r for rs in quarantined["reason"] for r in rs.split("; "))
-    report = {
-        "source": source,
-        "rows": {"read": len(raw), "accepted": len(accepted), "quarantined": len(quarantined)},
-        "per_class": per_class,
-        "quarantine_reasons": dict(reasons.most_common()),
-        "expectations": outcome.table,
-        "rejected": None,
-    }
-    assert len(raw) == len(accepted) + len(quarantined), "rows read must equal accepted + quarantined"
-    report["rejected"] = batch_problem(report, quarantined, validation)
-    return accepted, quarantined, report
+VALID_SCHEMA = pa.schema([("row", pa.int64()), ("label_raw", pa.string()), ("text", pa.string()), ("label", pa.int8())])
+QUARANTINE_SCHEMA = pa.schema([*RAW_SCHEMA, ("reason", pa.string()), ("source", pa.string())])
 
 
-def batch_problem(report: dict, quarantined: pd.DataFrame, validation) -> str | None:
+class ReviewValidation:
+    """Validates a batch chunk by chunk (GX sees one chunk at a time) and adds up the report;
+    the result does not depend on the chunk size (the review rules are all row-level)."""
+
+    def __init__(self, label_map: dict[str, int], source: str, validation):
+        self.label_map, self.source, self.validation = label_map, source, validation
+        self.rules = review_rules(label_map)
+        self.read = self.accepted = self.quarantined = 0
+        self.per_class: Counter = Counter()
+        self.reasons: Counter = Counter()
+        self.first_row: dict[str, int] = {}  # reason -> first quarantined row with it
+        self.outcomes = []
+
+    def add(self, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(accepted with int label, quarantined with reason) for one chunk."""
+        outcome = run_suite(raw, "reviews", self.rules)
+        accepted, quarantined = split_quarantine(raw, outcome)
+        accepted = accepted.drop(columns=["parse_error"]).assign(label=accepted["label_raw"].map(self.label_map).astype("int8"))
+        quarantined = quarantined.assign(source=self.source)
+        self.outcomes.append(SuiteOutcome(pd.Series(dtype="string"), outcome.table, outcome.examples))
+        self.read += len(raw)
+        self.accepted += len(accepted)
+        self.quarantined += len(quarantined)
+        self.per_class.update(accepted["label"].value_counts().to_dict())
+        for row, reason in zip(quarantined["row"], quarantined["reason"]):
+            for r in reason.split("; "):
+                self.reasons[r] += 1
+                self.first_row.setdefault(r, int(row))
+        return accepted, quarantined
+
+    def report(self) -> dict:
+        """The report says whether the batch as a whole is usable and, if not, why."""
+        assert self.read == self.accepted + self.quarantined, "rows read must equal accepted + quarantined"
+        report = {
+            "source": self.source,
+            "rows": {"read": self.read, "accepted": self.accepted, "quarantined": self.quarantined},
+            "per_class": {str(k): int(self.per_class[k]) for k in sorted(self.per_class)},
+            "quarantine_reasons": dict(self.reasons.most_common()),
+            "expectations": merge_outcomes(self.outcomes).table if self.outcomes else [],
+            "rejected": None,
+        }
+        report["rejected"] = batch_problem(report, self.first_row, self.validation)
+        return report
+
+
+def validate_reviews(raw: pd.DataFrame, label_map: dict[str, int], source: str, validation,
+                     chunk_rows: int = CHUNK_ROWS) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(accepted with int label, quarantined with reason, report) for a raw frame."""
+    check = ReviewValidation(label_map, source, validation)
+    parts = [check.add(raw.iloc[b:b + chunk_rows]) for b in range(0, max(len(raw), 1), chunk_rows)]
+    accepted = pd.concat([a for a, _ in parts]) if len(parts) > 1 else parts[0][0]
+    quarantined = pd.concat([q for _, q in parts]) if len(parts) > 1 else parts[0][1]
+    return accepted, quarantined, check.report()
+
+
+def validate_raw(raw_path: str | Path, label_map: dict[str, int], source: str, validation, out_dir: str | Path,
+                 chunk_rows: int = CHUNK_ROWS) -> dict:
+    """raw.parquet -> valid.parquet + quarantine.parquet, streamed chunk by chunk; the report."""
+    out_dir = Path(out_dir)
+    check = ReviewValidation(label_map, source, validation)
+    with pq.ParquetWriter(out_dir / "valid.parquet", VALID_SCHEMA) as valid, \
+            pq.ParquetWriter(out_dir / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine:
+        for batch in pq.ParquetFile(raw_path).iter_batches(batch_size=chunk_rows):
+            accepted, quarantined = check.add(batch.to_pandas())
+            valid.write_table(pa.Table.from_pandas(accepted, schema=VALID_SCHEMA, preserve_index=False))
+            quarantine.write_table(pa.Table.from_pandas(quarantined, schema=QUARANTINE_SCHEMA, preserve_index=False))
+    return check.report()
+
+
+def batch_problem(report: dict, first_row: dict[str, int], validation) -> str | None:
     """Why the batch as a whole cannot be trained on (None when it can)."""
     rows = report["rows"]
     if rows["quarantined"]:
         top, n = next(iter(report["quarantine_reasons"].items()))
-        first = int(quarantined.loc[quarantined["reason"].str.contains(top, regex=False), "row"].iloc[0])
-        why = f"most common reason '{top}' ({n} rows, first at row {first})"
+        why = f"most common reason '{top}' ({n} rows, first at row {first_row[top]})"
     if rows["accepted"] == 0:
         return f"all {rows['read']} rows were quarantined: {why}"
     share = rows["quarantined"] / rows["read"]
@@ -213,10 +328,9 @@ def batch_problem(report: dict, quarantined: pd.DataFrame, validation) -> str | 
 def ingest_reviews(source: str, source_sha256: str, ingest: dict, out_dir: str, cache_key: str) -> dict:
     from flows.config import ReviewIngestConfig
 
-    df, label_map, fmt = read_reviews(source, ReviewIngestConfig.model_validate(ingest))
     with staging(out_dir) as tmp:
-        pq.write_table(pa.Table.from_pandas(df, schema=RAW_SCHEMA, preserve_index=False), tmp / "raw.parquet")
-        meta = {"source": str(source), "source_sha256": source_sha256, "format": fmt, "label_map": label_map, "rows": len(df)}
+        label_map, fmt, rows = write_raw(source, ReviewIngestConfig.model_validate(ingest), tmp / "raw.parquet")
+        meta = {"source": str(source), "source_sha256": source_sha256, "format": fmt, "label_map": label_map, "rows": rows}
         (tmp / "ingest.json").write_text(json.dumps(meta, indent=2))
     return {**meta, "raw": str(Path(out_dir) / "raw.parquet")}
 
@@ -225,11 +339,8 @@ def ingest_reviews(source: str, source_sha256: str, ingest: dict, out_dir: str, 
 def validate_reviews_task(raw: str, label_map: dict, source: str, validation: dict, out_dir: str, cache_key: str) -> dict:
     from flows.config import ReviewValidationConfig
 
-    df = pd.read_parquet(raw)
-    accepted, quarantined, report = validate_reviews(df, label_map, Path(source).name, ReviewValidationConfig.model_validate(validation))
     with staging(out_dir) as tmp:
-        accepted.to_parquet(tmp / "valid.parquet", index=False)
-        quarantined.to_parquet(tmp / "quarantine.parquet", index=False)
+        report = validate_raw(raw, label_map, Path(source).name, ReviewValidationConfig.model_validate(validation), tmp)
         (tmp / "validation.json").write_text(json.dumps(report, indent=2))
     out = Path(out_dir)
     return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}

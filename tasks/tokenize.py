@@ -1,9 +1,11 @@
-"""Reviews -> token ids, in parallel shards.
+"""Reviews -> token ids, in parallel shards, streamed: memory stays bounded whatever the corpus size.
 
-Workers clean + NLTK-tokenize one shard each, write its tokens to Parquet and return a hash
-of each review's tokens (duplicates share a hash). Then a seeded split that puts duplicates in
-the same split (no leakage); tokens of the training split are counted shard by shard and merged
-into one vocabulary; each shard is encoded. The result is identical to a one-process run (same
+Pass 1, a worker per shard: clean + NLTK-tokenize each distinct text of the shard once (review
+dumps repeat texts), write the shard's tokens to Parquet, split each review by a seeded hash of
+its tokens (duplicates land in the same split: no leakage) and count the training split's tokens.
+The per-shard counts are merged into one vocabulary (ties broken alphabetically, so the merge
+order does not matter). Pass 2, a worker per shard: encode; the parent streams the encoded
+shards, in order, into tokens.parquet. The result is identical to a one-process run (same
 vocabulary, ids and order) whatever the number of workers or the shard size.
 """
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -31,27 +34,6 @@ def _digest(tokens: list[str]) -> int:
     return int.from_bytes(hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=8).digest(), "little")
 
 
-def tokenize_shard(texts: list[str], out_path: str) -> np.ndarray:
-    """Tokenize one shard to Parquet; return the uint64 content hash of each review."""
-    token_lists = [tokenize(t) for t in texts]
-    pq.write_table(pa.table({"tokens": pa.array(token_lists, pa.list_(pa.string()))}), out_path)
-    return np.fromiter((_digest(t) for t in token_lists), dtype=np.uint64, count=len(token_lists))
-
-
-def count_shard(tokens_path: str, train_mask: np.ndarray) -> Counter:
-    tokens = pq.read_table(tokens_path).column("tokens").to_pylist()
-    counts: Counter = Counter()
-    for toks, keep in zip(tokens, train_mask):
-        if keep:
-            counts.update(toks)
-    return counts
-
-
-def encode_shard(tokens_path: str, itos: list[str], seq_len: int) -> list[list[int]]:
-    index = token_index(itos)
-    return [encode(t, index, seq_len) for t in pq.read_table(tokens_path).column("tokens").to_pylist()]
-
-
 def assign_splits(digests: np.ndarray, val_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
     """Split by a seeded hash of each review's tokens: reproducible, independent of row order
     and shard layout, and duplicates always land in the same split."""
@@ -65,65 +47,158 @@ def assign_splits(digests: np.ndarray, val_fraction: float, test_fraction: float
     return split
 
 
+def tokenize_shard(texts: list[str], out_path: str, split, dedup: bool = True) -> tuple[np.ndarray, np.ndarray, Counter]:
+    """Pass 1 for one shard: (uint64 token hash of each review, its split, training-split token
+    counts). The shard's distinct token lists go to out_path, with each review's index into them
+    next to it (`.inverse.npy`)."""
+    if dedup:
+        first: dict[str, int] = {}
+        inverse = np.fromiter((first.setdefault(t, len(first)) for t in texts), np.int32, len(texts))
+        distinct = list(first)
+        del first
+    else:
+        inverse, distinct = np.arange(len(texts), dtype=np.int32), texts
+    token_lists = [tokenize(t) for t in distinct]
+    pq.write_table(pa.table({"tokens": pa.array(token_lists, pa.list_(pa.string()))}), out_path)
+    np.save(out_path + ".inverse.npy", inverse)
+    digests = np.fromiter((_digest(t) for t in token_lists), dtype=np.uint64, count=len(token_lists))
+    splits = assign_splits(digests, split.val_fraction, split.test_fraction, split.seed)
+    # how many training rows each distinct text stands for
+    weight = np.bincount(inverse[splits[inverse] == 0], minlength=len(token_lists))
+    counts: Counter = Counter()
+    for tokens, w in zip(token_lists, weight.tolist()):
+        if w == 1:
+            counts.update(tokens)
+        elif w:
+            for t, c in Counter(tokens).items():
+                counts[t] += c * w
+    return digests[inverse], splits[inverse], counts
+
+
+_INDEX: tuple[str, dict[str, int]] | None = None
+
+
+def _vocab_index(vocab_path: str) -> dict[str, int]:
+    """The token -> id map, loaded once per worker process."""
+    global _INDEX
+    if _INDEX is None or _INDEX[0] != vocab_path:
+        _INDEX = (vocab_path, token_index(json.loads(Path(vocab_path).read_text())["itos"]))
+    return _INDEX[1]
+
+
+def encode_shard(tokens_path: str, vocab_path: str, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2 for one shard: (length of each review, all its ids end to end), as int32 arrays."""
+    index = _vocab_index(vocab_path)
+    encoded = [encode(t, index, seq_len) for t in pq.read_table(tokens_path).column("tokens").to_pylist()]
+    inverse = np.load(tokens_path + ".inverse.npy")
+    d_len = np.fromiter(map(len, encoded), np.int64, len(encoded))
+    d_flat = np.fromiter(chain.from_iterable(encoded), np.int32, int(d_len.sum()))
+    d_start = np.cumsum(d_len) - d_len
+    lengths = d_len[inverse]
+    ends = np.cumsum(lengths)
+    # gather each review's ids from its distinct text's ids: position p of review r is
+    # d_start[inverse[r]] + (p - start of r)
+    pos = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - lengths - d_start[inverse], lengths)
+    return lengths.astype(np.int32), d_flat[pos]
+
+
 class _Runner:
     """Map over shards in a process pool, or in this process when one worker will do."""
 
     def __init__(self, workers: int, n_shards: int):
-        self.workers = min(workers or os.cpu_count() or 1, n_shards)
+        self.workers = max(1, min(workers or os.cpu_count() or 1, n_shards))
         self.pool = None
         if self.workers > 1:
             # spawn: the parent may hold threads (Prefect's logging), which fork does not copy safely
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
 
-    def map(self, fn, *iterables):
-        return list(self.pool.map(fn, *iterables)) if self.pool else list(map(fn, *iterables))
+    def imap(self, fn, args):
+        """fn(*a) for each a, results in order; at most two shards a worker in flight, so the
+        inputs are never all held at once (Executor.map would submit them all up front)."""
+        if not self.pool:
+            yield from (fn(*a) for a in args)
+            return
+        pending: deque = deque()
+        for a in args:
+            pending.append(self.pool.submit(fn, *a))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
     def close(self):
         if self.pool:
-            self.pool.shutdown()
+            self.pool.shutdown(cancel_futures=True)
 
 
-def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess, split) -> dict:
-    """valid.parquet -> tokens.parquet (row, label, split, length, ids), vocab.json, split.json."""
+def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess, split, dedup: bool = True) -> dict:
+    """valid.parquet -> tokens.parquet (row, label, split, length, ids), vocab.json, split.json.
+
+    dedup=False tokenizes every row, repeats included (same result, slower: for benchmarks)."""
     out_dir = Path(out_dir)
-    table = pq.read_table(valid_path, columns=["row", "label", "text"])
-    n = table.num_rows
-    bounds = list(range(0, n, preprocess.shard_rows)) or [0]
+    source = pq.ParquetFile(valid_path)
+    n = source.metadata.num_rows
     shard_dir = out_dir / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    paths = [str(shard_dir / f"tokens-{i:05d}.parquet") for i in range(len(bounds))]
-    texts = table.column("text")
-    runner = _Runner(preprocess.workers, len(bounds))
+    paths: list[str] = []
+
+    runner = _Runner(preprocess.workers, -(-n // preprocess.shard_rows))
+    # as many shards as fit shard_rows, rounded up to a multiple of the workers: no worker idles
+    # through the last round (5 shards on 2 workers would leave one idle for a third of the time)
+    rounds = -(-n // (preprocess.shard_rows * runner.workers))
+    shard_rows = max(1, -(-n // (rounds * runner.workers))) if n else preprocess.shard_rows
+
+    def shards():
+        for i, batch in enumerate(source.iter_batches(batch_size=shard_rows, columns=["text"])):
+            paths.append(str(shard_dir / f"tokens-{i:05d}.parquet"))
+            yield batch.column(0).to_pylist(), paths[-1], split, dedup
+
     try:
-        digests = runner.map(tokenize_shard, (texts.slice(b, preprocess.shard_rows).to_pylist() for b in bounds), paths)
+        counts: Counter = Counter()
+        digests, split_ids = [], []
+        for digest, shard_split, shard_counts in runner.imap(tokenize_shard, shards()):
+            digests.append(digest)
+            split_ids.append(shard_split)
+            counts.update(shard_counts)
         digest = np.concatenate(digests) if digests else np.empty(0, np.uint64)
-        split_id = assign_splits(digest, split.val_fraction, split.test_fraction, split.seed)
+        split_id = np.concatenate(split_ids) if split_ids else np.empty(0, np.int8)
+        del digests, split_ids
+
+        itos = build_vocab(counts, preprocess.min_count, preprocess.max_vocab)
+        vocab = {"itos": itos, "min_count": preprocess.min_count, "seq_len": preprocess.seq_len,
+                 "train_tokens": int(sum(counts.values())), "train_types": len(counts)}
+        vocab_path = out_dir / "vocab.json"
+        vocab_path.write_text(json.dumps(vocab, ensure_ascii=False))
+
+        meta = pq.read_table(valid_path, columns=["row", "label"])  # two small numeric columns
+        splits = pa.array(list(SPLITS), pa.string())
+        schema = pa.schema([meta.schema.field("row"), meta.schema.field("label"), ("split", pa.dictionary(pa.int32(), pa.string())),
+                            ("length", pa.int32()), ("ids", pa.list_(pa.int32()))])
+        lengths = np.empty(n, np.int32)
+        start = 0
+        with pq.ParquetWriter(out_dir / "tokens.parquet", schema) as writer:
+            for shard_lengths, flat in runner.imap(encode_shard, ((p, str(vocab_path), preprocess.seq_len) for p in paths)):
+                m = len(shard_lengths)
+                offsets = np.zeros(m + 1, np.int32)
+                np.cumsum(shard_lengths, out=offsets[1:])
+                lengths[start:start + m] = shard_lengths
+                writer.write_table(pa.table({
+                    "row": meta.column("row").slice(start, m),
+                    "label": meta.column("label").slice(start, m),
+                    "split": pa.DictionaryArray.from_arrays(pa.array(split_id[start:start + m].astype(np.int32)), splits),
+                    "length": shard_lengths,
+                    "ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, pa.int32())),
+                }, schema=schema))
+                start += m
+        assert start == n, f"encoded {start} rows of {n}"
     finally:
         runner.close()
-    # Counting and encoding are cheap next to tokenizing: one shard at a time, in this process.
-    counts: Counter = Counter()
-    for b, path in zip(bounds, paths):
-        counts.update(count_shard(path, split_id[b:b + preprocess.shard_rows] == 0))
-    itos = build_vocab(counts, preprocess.min_count, preprocess.max_vocab)
-    ids = [x for path in paths for x in encode_shard(path, itos, preprocess.seq_len)]
 
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int32, count=n)
-    out = pa.table({
-        "row": table.column("row"),
-        "label": table.column("label"),
-        "split": pa.array(np.asarray(SPLITS)[split_id]).dictionary_encode(),
-        "length": lengths,
-        "ids": pa.array(ids, pa.list_(pa.int32())),
-    })
-    pq.write_table(out, out_dir / "tokens.parquet")
     sizes = {s: int((split_id == i).sum()) for i, s in enumerate(SPLITS)}
     dup_groups = n - len(np.unique(digest))
     split_info = {"seed": split.seed, "val_fraction": split.val_fraction, "test_fraction": split.test_fraction,
                   "sizes": sizes, "duplicate_reviews": int(dup_groups),
                   "method": "seeded hash of the review's tokens: duplicates share a split"}
-    vocab = {"itos": itos, "min_count": preprocess.min_count, "seq_len": preprocess.seq_len,
-             "train_tokens": int(sum(counts.values())), "train_types": len(counts)}
-    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
     (out_dir / "split.json").write_text(json.dumps(split_info, indent=2))
     oov = 1.0 - sum(counts[t] for t in itos[2:]) / max(sum(counts.values()), 1)
     return {"rows": n, "splits": sizes, "vocab_size": len(itos), "duplicate_reviews": int(dup_groups),

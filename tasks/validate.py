@@ -23,6 +23,7 @@ class Rule:
 class SuiteOutcome:
     reasons: pd.Series  # indexed like the input frame; "" for rows that pass
     table: list[dict] = field(default_factory=list)
+    examples: list[list[str]] = field(default_factory=list)  # each rule's examples, unjoined (for merging)
 
     @property
     def failed(self) -> pd.Series:
@@ -46,8 +47,40 @@ def _context():
     return _CONTEXT
 
 
-def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutcome:
-    """Validate df against the rules; return a reason string per row and the result table."""
+def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule], chunk_rows: int | None = None) -> SuiteOutcome:
+    """Validate df against the rules; return a reason string per row and the result table.
+
+    With chunk_rows, GX sees at most that many rows at a time (its per-row result lists stay
+    bounded) and the chunks' outcomes are merged. Only for row-level rules: an expectation that
+    compares rows (uniqueness, order) would miss pairs that straddle two chunks.
+    """
+    if chunk_rows and len(df) > chunk_rows:
+        return merge_outcomes([_run_once(df.iloc[b:b + chunk_rows], suite_name, rules)
+                               for b in range(0, len(df), chunk_rows)])
+    return _run_once(df, suite_name, rules)
+
+
+def merge_tables(tables: list[list[dict]], examples: list[list[list[str]]]) -> tuple[list[dict], list[list[str]]]:
+    """One validation table from the tables of consecutive chunks of a batch (same rules):
+    counts add up, a rule succeeds only if it held in every chunk, examples are the first three."""
+    merged = [dict(row) for row in tables[0]]
+    firsts = [list(ex) for ex in examples[0]]
+    for table, more_examples in zip(tables[1:], examples[1:]):
+        for row, first, more, ex in zip(merged, firsts, table, more_examples, strict=True):
+            row["success"] = row["success"] and more["success"]
+            row["unexpected_count"] += more["unexpected_count"]
+            first.extend(ex[: 3 - len(first)])
+    for row, first in zip(merged, firsts):
+        row["examples"] = ", ".join(first)
+    return merged, firsts
+
+
+def merge_outcomes(outcomes: list[SuiteOutcome]) -> SuiteOutcome:
+    table, examples = merge_tables([o.table for o in outcomes], [o.examples for o in outcomes])
+    return SuiteOutcome(pd.concat([o.reasons for o in outcomes]), table, examples)
+
+
+def _run_once(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutcome:
     import great_expectations as gx
 
     ctx = _context()
@@ -68,7 +101,7 @@ def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutc
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_ID]},
     )
     reasons = [[] for _ in range(len(frame))]
-    table = []
+    table, example_lists = [], []
     ordered = sorted(result.results, key=lambda res: res.expectation_config.meta["rule_index"])
     for res in ordered:
         rule = rules[res.expectation_config.meta["rule_index"]]
@@ -85,8 +118,9 @@ def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutc
             "unexpected_count": int(info.get("unexpected_count") or 0),
             "examples": ", ".join(examples),
         })
+        example_lists.append(examples)
     source.delete_asset(asset.name)
-    return SuiteOutcome(pd.Series(["; ".join(r) for r in reasons], index=df.index, dtype="string"), table)
+    return SuiteOutcome(pd.Series(["; ".join(r) for r in reasons], index=df.index, dtype="string"), table, example_lists)
 
 
 def split_quarantine(df: pd.DataFrame, outcome: SuiteOutcome, extra_reasons: pd.Series | None = None):

@@ -21,8 +21,11 @@ def test_sharded_parallel_run_is_identical_to_one_process(tmp_path, review_lines
     split = SplitConfig()
     tokenize_reviews(valid, tmp_path / "one", PreprocessConfig(workers=1, shard_rows=100_000), split)
     tokenize_reviews(valid, tmp_path / "many", PreprocessConfig(workers=2, shard_rows=150), split)
-    assert pq.read_table(tmp_path / "one/tokens.parquet").equals(pq.read_table(tmp_path / "many/tokens.parquet"))
-    assert (tmp_path / "one/vocab.json").read_text() == (tmp_path / "many/vocab.json").read_text()
+    tokenize_reviews(valid, tmp_path / "each", PreprocessConfig(workers=2, shard_rows=100), split, dedup=False)
+    for other in ("many", "each"):  # each distinct text tokenized once, or every row: the same result
+        assert pq.read_table(tmp_path / "one/tokens.parquet").equals(pq.read_table(tmp_path / other / "tokens.parquet"))
+        assert (tmp_path / "one/vocab.json").read_text() == (tmp_path / other / "vocab.json").read_text()
+        assert (tmp_path / "one/split.json").read_text() == (tmp_path / other / "split.json").read_text()
 
 
 def test_duplicates_share_a_split_and_vocab_comes_from_train_only(tmp_path, review_lines):
