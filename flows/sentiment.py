@@ -6,7 +6,6 @@ hits, and editing the data or a tokenization parameter re-runs only what depends
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from prefect import flow, task
 from prefect.logging import get_run_logger

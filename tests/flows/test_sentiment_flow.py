@@ -1,6 +1,5 @@
 """The sentiment flow end to end on a small slice of real reviews, against a real Prefect API."""
 import asyncio
-import json
 import shutil
 
 import numpy as np
