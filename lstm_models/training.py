@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import random
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -47,9 +49,18 @@ class FitResult:
     device: str = "cpu"
     samples_per_s: float = 0.0
     stopped_early: bool = False
+    resumed_from_epoch: int | None = None
 
     def summary(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "state_dict"}
+
+
+def _save_atomically(path: str | Path, obj: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)  # readers see the old checkpoint or the new one, never half of one
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -100,12 +111,18 @@ def fit(
     *,
     progress: bool = True,
     on_eval: Callable[[dict], None] | None = None,
+    checkpoint: str | Path | None = None,
 ) -> FitResult:
     """Train with Adam, keep the weights with the lowest validation loss, stop after
     `patience` evaluations without improvement. Returns the best weights (on CPU).
 
     An empty `val` (the article's setup has no validation set) trains every epoch and keeps
-    the last weights; history then records val_loss None."""
+    the last weights; history then records val_loss None.
+
+    With `checkpoint`, the whole training state (model, optimiser, AMP scaler, best weights,
+    history, epoch and RNG states) is written there atomically after each epoch, and a later
+    call with the same path resumes from it: a killed run ends where an uninterrupted one would.
+    The file holds tensors and plain values only and is read with weights_only=True."""
     generator = seed_everything(cfg.seed)
     device = select_device(cfg.device)
     use_amp = cfg.amp and device.type == "cuda"
@@ -133,8 +150,24 @@ def fit(
     eval_every = cfg.eval_every_steps or steps_per_epoch
     bad_evals, step, seen, t0 = 0, 0, 0, time.perf_counter()
     running, running_n = 0.0, 0
+    first_epoch = 1
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        result.state_dict, result.history = state["best_state"], state["history"]
+        result.best_val_loss, result.best_epoch = state["best_val_loss"], state["best_epoch"]
+        bad_evals, step, seen = state["bad_evals"], state["step"], state["seen"]
+        first_epoch = state["epoch"] + 1
+        result.resumed_from_epoch = state["epoch"]
+        result.stopped_early = state["stopped_early"]
     model.train()
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(first_epoch, cfg.epochs + 1):
+        if result.stopped_early:
+            break
         bar = tqdm(
             total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
             disable=None if progress else True, file=sys.stderr, leave=False, mininterval=1.0,
@@ -176,6 +209,14 @@ def fit(
                     result.stopped_early = True
                     break
         bar.close()
+        if checkpoint is not None:
+            _save_atomically(checkpoint, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "best_state": result.state_dict, "history": result.history, "best_val_loss": result.best_val_loss,
+                "best_epoch": result.best_epoch, "bad_evals": bad_evals, "step": step, "seen": seen, "epoch": epoch,
+                "stopped_early": result.stopped_early,
+            })
         if result.stopped_early:
             break
     result.samples_per_s = seen / max(time.perf_counter() - t0, 1e-9)

@@ -35,11 +35,12 @@ def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, y)
 
 
-def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: dict, out_dir: Path, progress: bool = True) -> dict:
+def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: dict, out_dir: Path,
+                     progress: bool = True, checkpoint: Path | None = None) -> dict:
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(train_cfg["seed"])  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
-    result = fit(model, train, val, bce, TrainConfig(**train_cfg), progress=progress)
+    result = fit(model, train, val, bce, TrainConfig(**train_cfg), progress=progress, checkpoint=checkpoint)
     save_file(result.state_dict, str(out_dir / "model.safetensors"))
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
                "parameters": sum(p.numel() for p in model.parameters())}
@@ -49,9 +50,12 @@ def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: d
 
 @cached_task(name="train-lstm")
 def train_classifier_task(tokens: str, vocab_size: int, model: dict, train: dict, out_dir: str, cache_key: str) -> dict:
-    with staging(out_dir) as tmp:
-        summary = train_classifier(tokens, vocab_size, model, train, tmp)
     out = Path(out_dir)
+    # Beside the stage folder and named by its key: a killed run resumes from the last epoch.
+    checkpoint = out.with_name(out.name + ".ckpt")
+    with staging(out_dir) as tmp:
+        summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint)
+    checkpoint.unlink(missing_ok=True)
     return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
 
 
