@@ -59,6 +59,13 @@ def is_complete(out_dir: str | Path) -> bool:
     return (Path(out_dir) / DONE).is_file()
 
 
+def checkpoint_for(out_dir: str | Path) -> Path:
+    """Where a long stage keeps resumable state while it runs: beside its folder, named by its
+    key, so a re-run after a crash finds it; `staging` removes it once the stage completes."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(out_dir.name + ".ckpt")
+
+
 @contextmanager
 def staging(out_dir: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it is renamed to out_dir with a completion marker,
@@ -72,6 +79,7 @@ def staging(out_dir: str | Path) -> Iterator[Path]:
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.rename(tmp, out_dir)
+        checkpoint_for(out_dir).unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -32,7 +32,7 @@ from lstm_models.scaling import ForecastScalers
 from lstm_models.training import TrainConfig, fit
 from lstm_models.windows import chronological_split, make_windows
 
-from .caching import cached_task, staging
+from .caching import cached_task, checkpoint_for, staging
 from .errors import DataError
 from .evaluate import plot_history
 from .stocks import PriceRules, read_prices, validate_prices
@@ -213,12 +213,12 @@ def build_regressor(n_features: int, horizon: int, model_cfg: dict) -> LSTMRegre
 
 
 def train_regressor(windows: str, model_cfg: dict, train_cfg: dict, out_dir: Path, progress: bool = True,
-                    on_eval=None) -> dict:
+                    on_eval=None, checkpoint: Path | None = None) -> dict:
     train, val = load_windows(windows, "train"), load_windows(windows, "val")
     torch.manual_seed(train_cfg["seed"])  # fit seeds its own loop; the initial weights need it too
     model = build_regressor(train["x"].shape[2], train["y"].shape[1], model_cfg)
     result = fit(model, tensor_data(train), tensor_data(val), F.mse_loss, TrainConfig(**train_cfg), progress=progress,
-                 on_eval=on_eval)
+                 on_eval=on_eval, checkpoint=checkpoint)
     save_file(result.state_dict, str(out_dir / "model.safetensors"))
     summary = {**result.summary(), "train_windows": len(train["x"]), "val_windows": len(val["x"]),
                "parameters": sum(p.numel() for p in model.parameters()), "hparams": model.hparams}
@@ -238,7 +238,7 @@ def train_regressor_task(windows: str, model: dict, train: dict, out_dir: str, c
                      "n/a" if r["val_loss"] is None else f"{r['val_loss']:.4f}")
 
     with staging(out_dir) as tmp:
-        summary = train_regressor(windows, model, train, tmp, on_eval=report)
+        summary = train_regressor(windows, model, train, tmp, on_eval=report, checkpoint=checkpoint_for(out_dir))
     out = Path(out_dir)
     return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
 

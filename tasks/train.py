@@ -15,7 +15,7 @@ from lstm_models.data import TensorData
 from lstm_models.training import TrainConfig, fit
 from safetensors.torch import save_file
 
-from .caching import cached_task, staging
+from .caching import cached_task, checkpoint_for, staging
 
 
 def load_split(tokens_path: str | Path, split: str) -> TensorData:
@@ -51,11 +51,8 @@ def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: d
 @cached_task(name="train-lstm")
 def train_classifier_task(tokens: str, vocab_size: int, model: dict, train: dict, out_dir: str, cache_key: str) -> dict:
     out = Path(out_dir)
-    # Beside the stage folder and named by its key: a killed run resumes from the last epoch.
-    checkpoint = out.with_name(out.name + ".ckpt")
-    with staging(out_dir) as tmp:
-        summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint)
-    checkpoint.unlink(missing_ok=True)
+    with staging(out_dir) as tmp:  # a killed run resumes from its last epoch's checkpoint
+        summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint_for(out_dir))
     return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
 
 

@@ -43,6 +43,7 @@ def test_cold_run_publishes_a_bundle_with_metrics_and_reconciled_counts(first_ru
     names = {p.split("/")[-1] for p in map(str, __import__("pathlib").Path(bundle).iterdir())}
     assert {"weights.safetensors", "config.json", "vocab.json", "metrics.json", "model_card.md",
             "loss_curves.png", "confusion_matrix.png"} <= names
+    assert list((out / "work" / "train").iterdir()) and not list((out / "work" / "train").glob("*.ckpt"))
     card = (__import__("pathlib").Path(bundle) / "model_card.md").read_text()
     assert "quarantined 2" in card and "TF-IDF" in card
 
