@@ -71,6 +71,25 @@ def run_guarded(fn, debug: bool):
         fail(str(exc))
 
 
+def run_training(kind: str, preflight, data: str, config: str | None, output: Path, debug: bool) -> dict:
+    """Check the input and the config before the Prefect server starts (fail fast), then run
+    the kind's training flow; user errors become exit code 2."""
+    import importlib
+
+    from flows import config as configs
+
+    def go():
+        preflight(data)
+        cls = {"sentiment": configs.SentimentConfig, "forecast": configs.ForecastConfig}[kind]
+        cfg = configs.load_config(cls, config, kind)
+        flow = getattr(importlib.import_module(f"flows.{kind}"), f"{kind}_training")
+        if not debug:
+            _quiet_console_tracebacks()
+        return flow(data=data, config=cfg, output=str(output))
+
+    return run_guarded(go, debug)
+
+
 def _summary_line(label: str, m: dict) -> str:
     return f"  {label:<14} accuracy {m['accuracy']:.4f}  f1 {m['f1']:.4f}  roc_auc {m['roc_auc']:.4f}"
 
@@ -84,19 +103,9 @@ def sentiment_train(
     debug: bool = DebugOpt,
 ):
     """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
-    from flows.config import SentimentConfig, load_config
     from tasks.reviews import check_input_file
 
-    def go():
-        check_input_file(data)  # fail fast, before the Prefect server starts
-        cfg = load_config(SentimentConfig, config, "sentiment")
-        from flows.sentiment import sentiment_training
-
-        if not debug:
-            _quiet_console_tracebacks()
-        return sentiment_training(data=str(data), config=cfg, output=str(output))
-
-    summary = run_guarded(go, debug)
+    summary = run_training("sentiment", check_input_file, str(data), config, output, debug)
     typer.echo("Sentiment model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r = summary["rows"]
@@ -149,19 +158,10 @@ def forecast_train(
     debug: bool = DebugOpt,
 ):
     """Run the forecast flow: ingest, validate, prepare windows, train, evaluate, publish."""
-    from flows.config import ForecastConfig, load_config
     from tasks.stocks import read_prices
 
-    def go():
-        read_prices(data)  # fail fast on unreadable files (about 1 s for 40 histories), before the Prefect server starts
-        cfg = load_config(ForecastConfig, config, "forecast")
-        from flows.forecast import forecast_training
-
-        if not debug:
-            _quiet_console_tracebacks()
-        return forecast_training(data=data, config=cfg, output=str(output))
-
-    summary = run_guarded(go, debug)
+    # read_prices: about 1 s for 40 histories
+    summary = run_training("forecast", read_prices, data, config, output, debug)
     typer.echo("Forecast model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r, w = summary["rows"], summary["windows"]
