@@ -72,3 +72,23 @@ def read_weights(bundle: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise BundleError(f"{bundle}: not a bundle ({WEIGHTS} is missing)")
     return load_safetensors(path)
+
+
+def read_config(bundle: str | Path, kind: str) -> dict:
+    """config.json of a bundle of the given kind (sentiment, forecast); clear errors otherwise."""
+    bundle = Path(bundle)
+    if not bundle.is_dir():
+        raise BundleError(f"{bundle}: bundle folder not found")
+    config = read_json(bundle, "config.json")
+    if config.get("kind") != kind:
+        raise BundleError(f"{bundle}: not a {kind} bundle (kind {config.get('kind')!r})")
+    return config
+
+
+def load_weights_into(model: torch.nn.Module, bundle: str | Path) -> torch.nn.Module:
+    """Load the bundle's safetensors weights into a model built from its config.json."""
+    try:
+        model.load_state_dict(read_weights(Path(bundle)))
+    except RuntimeError as exc:
+        raise BundleError(f"{bundle}: weights do not match config.json ({str(exc).splitlines()[0]})") from None
+    return model

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .bundle import BundleError, read_json, read_weights
+from .bundle import BundleError, load_weights_into, read_config, read_json
 from .data import TensorData
 from .regressor import LSTMRegressor
 from .scaling import ForecastScalers
@@ -42,11 +42,7 @@ class ForecastPredictor:
     @classmethod
     def load(cls, bundle: str | Path) -> "ForecastPredictor":
         bundle = Path(bundle)
-        if not bundle.is_dir():
-            raise BundleError(f"{bundle}: bundle folder not found")
-        config = read_json(bundle, "config.json")
-        if config.get("kind") != "forecast":
-            raise BundleError(f"{bundle}: not a forecast bundle (kind {config.get('kind')!r})")
+        config = read_config(bundle, "forecast")
         try:
             scalers = ForecastScalers.from_dict(read_json(bundle, "scalers.json"))
             model = LSTMRegressor.from_hparams(config["model"])
@@ -54,10 +50,7 @@ class ForecastPredictor:
             spec["open_fill"] = config.get("open_fill", "prev_close")
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"{bundle}: config.json or scalers.json is incomplete ({exc})") from None
-        try:
-            model.load_state_dict(read_weights(bundle))
-        except RuntimeError as exc:
-            raise BundleError(f"{bundle}: weights do not match config.json ({str(exc).splitlines()[0]})") from None
+        load_weights_into(model, bundle)
         return cls(model, scalers, spec)
 
     def predict_scaled(self, x_scaled: np.ndarray) -> np.ndarray:

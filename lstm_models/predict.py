@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .bundle import BundleError, read_json, read_weights
+from .bundle import load_weights_into, read_config, read_json
 from .classifier import LSTMClassifier
 from .data import TensorData
 from .text import encode, strip_fasttext_label, token_index, tokenize
@@ -19,18 +19,9 @@ class SentimentPredictor:
 
     @classmethod
     def load(cls, bundle: str | Path) -> "SentimentPredictor":
-        bundle = Path(bundle)
-        if not bundle.is_dir():
-            raise BundleError(f"{bundle}: bundle folder not found")
-        config = read_json(bundle, "config.json")
-        if config.get("kind") != "sentiment":
-            raise BundleError(f"{bundle}: not a sentiment bundle (kind {config.get('kind')!r})")
-        itos = read_json(bundle, "vocab.json")["itos"]
-        model = LSTMClassifier(vocab_size=len(itos), **config["model"])
-        try:
-            model.load_state_dict(read_weights(bundle))
-        except RuntimeError as exc:
-            raise BundleError(f"{bundle}: weights do not match config.json ({str(exc).splitlines()[0]})") from None
+        config = read_config(bundle, "sentiment")
+        itos = read_json(Path(bundle), "vocab.json")["itos"]
+        model = load_weights_into(LSTMClassifier(vocab_size=len(itos), **config["model"]), bundle)
         return cls(model, itos, int(config["seq_len"]), float(config.get("threshold", 0.5)))
 
     def encode(self, texts: list[str]) -> TensorData:
