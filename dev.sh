@@ -3,6 +3,8 @@
 #   ./dev.sh run    create .venv if needed, then run the sentiment flow on the bundled sample
 #   ./dev.sh test   create .venv if needed, then run the test suite
 #   ./dev.sh setup  only create/refresh .venv (pinned versions from constraints.txt)
+#   ./dev.sh screenshot [--demo | --api-url URL --flow-run-id ID]  PNG of a run's Artifacts tab
+#                   in the Prefect UI (installs chromium with apt-get when it is missing)
 # GPU users: TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126 ./dev.sh setup
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,5 +33,14 @@ case "$cmd" in
   test)
     setup
     exec .venv/bin/python -m pytest "$@" ;;
-  *) sed -n '2,7p' "$0"; exit 1 ;;
+  screenshot)
+    setup
+    if ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM:-}" ]; then
+      echo "Installing chromium (headless browser for the screenshot)..." >&2
+      SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+    exec .venv/bin/python scripts/ui_screenshot.py "$@" ;;
+  *) sed -n '2,9p' "$0"; exit 1 ;;
 esac

@@ -30,6 +30,8 @@ forecast_app = typer.Typer(help="Forecast: daily OHLCV prices (CSV, .csv.gz, fol
 app.add_typer(forecast_app, name="forecast")
 
 DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
+RegistryOpt = typer.Option(None, "--registry", help="Model registry: a folder or fsspec URL (default <output>/registry).")
+VersionOpt = typer.Option(None, "--version", help="Registry version to use (default: the champion).")
 
 
 class _NoTracebacks(logging.Filter):
@@ -62,32 +64,60 @@ def run_guarded(fn, debug: bool):
     """Run fn; user errors (bad data, config, bundle) become exit code 2 with one clear line."""
     from lstm_models.bundle import BundleError
     from tasks.errors import PipelineError
+    from tasks.registry import RegistryError
 
     try:
         return fn()
-    except (PipelineError, BundleError) as exc:
+    except (PipelineError, BundleError, RegistryError) as exc:
         if debug:
             raise
         fail(str(exc))
 
 
-def run_training(kind: str, preflight, data: str, config: str | None, output: Path, debug: bool) -> dict:
+def run_training(kind: str, preflight, data: str, config: str | None, output: Path, debug: bool,
+                 registry: str | None = None, force: bool = False) -> dict:
     """Check the input and the config before the Prefect server starts (fail fast), then run
     the kind's training flow; user errors become exit code 2."""
     import importlib
 
     from flows import config as configs
 
+    from tasks.fetch import is_url
+
     def go():
-        preflight(data)
+        if not is_url(data):  # a URL is fetched (with retries) inside the flow
+            preflight(data)
         cls = {"sentiment": configs.SentimentConfig, "forecast": configs.ForecastConfig}[kind]
         cfg = configs.load_config(cls, config, kind)
         flow = getattr(importlib.import_module(f"flows.{kind}"), f"{kind}_training")
         if not debug:
             _quiet_console_tracebacks()
-        return flow(data=data, config=cfg, output=str(output))
+        return flow(data=data, config=cfg, output=str(output), registry=registry, force=force)
 
     return run_guarded(go, debug)
+
+
+def _gate_lines(summary: dict) -> None:
+    verdict = "promoted to champion" if summary["promoted"] else f"not promoted; champion {summary['champion'] or 'unset'}"
+    typer.echo(f"  version        {summary['version']} in {summary['registry']}: {verdict}")
+    for reason in summary["gate"]:
+        typer.echo(f"    - {reason}")
+
+
+def resolve_bundle(kind: str, bundle: Path | None, registry: str | None, version: str | None) -> tuple[Path, str | None]:
+    """The bundle to predict with: --bundle as given, else a registry version (default: the
+    champion) of `--registry` (default outputs/<kind>/registry)."""
+    from tasks.registry import Registry, RegistryError
+
+    if bundle is not None:
+        return bundle, None
+    reg = Registry(registry or f"outputs/{kind}/registry")
+    if version is None:
+        pointer = reg.champion(kind)
+        if pointer is None:
+            raise RegistryError(f"{reg.root}: no {kind} champion yet (train one, or pass --bundle or --version)")
+        version = pointer["version"]
+    return reg.local_path(kind, version), version
 
 
 def _summary_line(label: str, m: dict) -> str:
@@ -99,13 +129,15 @@ def sentiment_train(
     data: Path = typer.Option(..., "--data", help="Reviews: fastText .txt/.bz2/.gz, CSV or Parquet."),
     config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article."),
     output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and bundles."),
+    registry: Optional[str] = RegistryOpt,
+    force: bool = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line."),
     debug: bool = DebugOpt,
 ):
     """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
     from tasks.reviews import check_input_file
 
-    summary = run_training("sentiment", check_input_file, str(data), config, output, debug)
+    summary = run_training("sentiment", check_input_file, str(data), config, output, debug, registry, force)
     typer.echo("Sentiment model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r = summary["rows"]
@@ -113,13 +145,16 @@ def sentiment_train(
     typer.echo(_summary_line("LSTM", summary["metrics"]))
     typer.echo(_summary_line("TF-IDF + LR", summary["baseline"]))
     typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
+    _gate_lines(summary)
     if as_json:
         typer.echo(json.dumps(summary))
 
 
 @sentiment_app.command("predict")
 def sentiment_predict(
-    bundle: Path = typer.Option(..., "--bundle", help="A published bundle folder."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="A published bundle folder (default: the registry's champion)."),
+    registry: Optional[str] = typer.Option(None, "--registry", help="Model registry (default outputs/sentiment/registry)."),
+    version: Optional[str] = VersionOpt,
     input: Path = typer.Option(..., "--input", help="Text file, one review a line ('-' for stdin); a leading __label__N is ignored."),
     debug: bool = DebugOpt,
 ):
@@ -128,7 +163,7 @@ def sentiment_predict(
     from tasks.errors import DataError
 
     def go():
-        predictor = SentimentPredictor.load(bundle)
+        predictor = SentimentPredictor.load(resolve_bundle("sentiment", bundle, registry, version)[0])
         if str(input) == "-":
             lines = sys.stdin.read().splitlines()
         else:
@@ -154,6 +189,8 @@ def forecast_train(
     data: str = typer.Option(..., "--data", help="Prices in the Yahoo layout: a CSV, a .csv.gz, a folder of them or a glob."),
     config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article, multi."),
     output: Path = typer.Option(Path("outputs/forecast"), "--output", help="Folder for stage outputs and bundles."),
+    registry: Optional[str] = RegistryOpt,
+    force: bool = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line."),
     debug: bool = DebugOpt,
 ):
@@ -161,7 +198,7 @@ def forecast_train(
     from tasks.stocks import read_prices
 
     # read_prices: about 1 s for 40 histories
-    summary = run_training("forecast", read_prices, data, config, output, debug)
+    summary = run_training("forecast", read_prices, data, config, output, debug, registry, force)
     typer.echo("Forecast model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r, w = summary["rows"], summary["windows"]
@@ -172,13 +209,16 @@ def forecast_train(
     typer.echo(_forecast_line("persistence", summary["baselines"]["persistence"]))
     typer.echo(_forecast_line("moving average", summary["baselines"]["moving_average"]))
     typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
+    _gate_lines(summary)
     if as_json:
         typer.echo(json.dumps(summary))
 
 
 @forecast_app.command("predict")
 def forecast_predict(
-    bundle: Path = typer.Option(..., "--bundle", help="A published forecast bundle folder."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="A published forecast bundle folder (default: the registry's champion)."),
+    registry: Optional[str] = typer.Option(None, "--registry", help="Model registry (default outputs/forecast/registry)."),
+    version: Optional[str] = VersionOpt,
     data: str = typer.Option(..., "--data", help="Recent prices (Yahoo layout): a CSV or .csv.gz (a folder or glob: each ticker)."),
     debug: bool = DebugOpt,
 ):
@@ -189,7 +229,7 @@ def forecast_predict(
     from tasks.stocks import history_for_forecast, read_prices
 
     def go():
-        predictor = ForecastPredictor.load(bundle)
+        predictor = ForecastPredictor.load(resolve_bundle("forecast", bundle, registry, version)[0])
         histories = history_for_forecast(read_prices(data), predictor.features, predictor.lookback, predictor.open_fill)
         for ticker, rows in histories.items():
             try:

@@ -31,6 +31,8 @@ class ReviewIngestConfig(Section):
 class ReviewValidationConfig(Section):
     max_quarantine_fraction: float = Field(0.5, ge=0, le=1, description="Reject the batch above this share")
     min_rows_per_class: int = Field(10, ge=1)
+    max_text_chars: int = Field(100_000, ge=1, description="Quarantine texts longer than this (a line of megabytes "
+                                                           "is a file without line breaks, not a review)")
 
 
 class PreprocessConfig(Section):
@@ -75,6 +77,14 @@ class BaselineConfig(Section):
     C: float = Field(4.0, gt=0)
 
 
+class GateConfig(Section):
+    """The champion/challenger gate: a candidate is promoted only if it beats the naive
+    baseline and the current champion, on the candidate's test data, by this margin."""
+
+    margin: float = Field(0.005, ge=0, description="Required improvement of the gate metric "
+                                                   "(sentiment: accuracy, higher; forecast: MASE, lower)")
+
+
 class SentimentConfig(Section):
     name: str = "sentiment-default"
     ingest: ReviewIngestConfig = ReviewIngestConfig()
@@ -84,6 +94,7 @@ class SentimentConfig(Section):
     model: ClassifierConfig = ClassifierConfig()
     train: TrainSettings = TrainSettings(epochs=12, patience=3)  # = sentiment-default.yaml
     baseline: BaselineConfig = BaselineConfig()
+    gate: GateConfig = GateConfig()
 
 
 # -- forecast ----------------------------------------------------------------------------------
@@ -96,6 +107,8 @@ class PriceValidationConfig(Section):
     open_fill: Literal["prev_close", "close"] = Field(
         "prev_close", description="Open = 0 means 'not recorded': fill it with the previous Close or the same day's Close")
     max_quarantine_fraction: float = Field(0.5, ge=0, le=1, description="Reject the batch above this share")
+    min_rows_per_ticker: int = Field(30, ge=1, description="Reject the batch when a ticker has fewer accepted rows "
+                                                           "(30: about six weeks of trading days)")
 
 
 class ForecastPrepareConfig(Section):
@@ -150,6 +163,7 @@ class ForecastConfig(Section):
     model: RegressorConfig = RegressorConfig()
     train: TrainSettings = TrainSettings(epochs=150, batch_size=32, lr=1e-3, patience=20)
     evaluate: ForecastEvaluateConfig = ForecastEvaluateConfig()
+    gate: GateConfig = GateConfig(margin=0.01)
 
 
 def load_config(cls: type[BaseModel], source: str | Path | None, kind: str) -> BaseModel:
@@ -168,7 +182,8 @@ def load_config(cls: type[BaseModel], source: str | Path | None, kind: str) -> B
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+        detail = " ".join(str(exc).split())  # YAML errors span lines; the CLI prints one
+        raise ConfigError(f"{path}: cannot read config ({detail})") from None
     try:
         return cls.model_validate(data or {})
     except ValidationError as exc:

@@ -14,14 +14,20 @@ import lstm_models.classifier
 import lstm_models.data
 import lstm_models.text
 import lstm_models.training
+import tasks.drift
 import tasks.evaluate
+import tasks.monitor
 import tasks.reviews
 import tasks.tokenize
 import tasks.train
 import tasks.validate
 from tasks.caching import code_version, file_sha256, run_cached
+from tasks.fetch import fetch_input, is_url
 from tasks.errors import DataError
 from tasks.evaluate import evaluate_task, train_baseline_task
+from tasks.gate import gate_sentiment_task
+from tasks.monitor import profile_reviews_task, publish_drift, review_drift_task
+from tasks.registry import current_champion
 from tasks.publish import publish_sentiment_task, publish_validation_table
 from tasks.reviews import check_input_file, ingest_reviews, validate_reviews_task
 from tasks.tokenize import tokenize_reviews_task
@@ -38,6 +44,7 @@ CODE = {
     "train": code_version(tasks.train, lstm_models.classifier, lstm_models.data, lstm_models.training),
     "baseline": code_version(tasks.evaluate),
     "evaluate": code_version(tasks.evaluate, tasks.train),
+    "profile": code_version(tasks.drift, tasks.monitor, lstm_models.text),
 }
 
 
@@ -56,9 +63,15 @@ def accept_batch(report: dict, source: str) -> None:
 
 @flow(name="sentiment-training")
 def sentiment_training(
-    data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment"
+    data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
+    registry: str | None = None, force: bool = False,
 ) -> dict:
+    """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
+    force: promote the candidate to champion even when the gate says no."""
     log = get_run_logger()
+    registry = registry or f"{output}/registry"
+    if is_url(data):  # downloaded once (retried with backoff), then kept as the raw input of record
+        data = fetch_input(data, output)
     t0 = time.perf_counter()
     cfg = config
     sha = hash_input(data)
@@ -80,6 +93,14 @@ def sentiment_training(
                          "split": cfg.split.model_dump(), "code": CODE["tokenize"]},
                         valid=report["valid"], preprocess=cfg.preprocess.model_dump(), split=cfg.split.model_dump())
     tok = tokens.result
+    if not tokens.cached:
+        log.info("tokenized %d of %d shards (the rest reused from earlier runs)", tok["shards_tokenized"], tok["shards"])
+    profile = run_cached(profile_reviews_task, output, "profile", {"up": tokens.key, "code": CODE["profile"]},
+                         valid=report["valid"], tokens=tok["tokens"], vocab=tok["vocab"])
+    champion, champion_bundle = current_champion(registry, "sentiment")
+    drift = run_cached(review_drift_task, output, "drift", {"up": tokens.key, "champion": champion, "code": CODE["profile"]},
+                       valid=report["valid"], tokens=tok["tokens"], champion_bundle=champion_bundle)
+    publish_drift("sentiment", drift.result, champion)
     train = run_cached(train_classifier_task, output, "train",
                        {"up": tokens.key, "model": cfg.model.model_dump(), "train": cfg.train.model_dump(), "code": CODE["train"]},
                        tokens=tok["tokens"], vocab_size=tok["vocab_size"], model=cfg.model.model_dump(), train=cfg.train.model_dump())
@@ -97,10 +118,20 @@ def sentiment_training(
         "split_seed": cfg.split.seed, "duplicate_reviews": tok["duplicate_reviews"], "vocab_size": tok["vocab_size"],
         "config": cfg.model_dump(), "metrics": metrics, "training": train.result, "code_version": CODE,
     }
-    bundle = publish_sentiment_task(info, train.result["weights"], tok["vocab"], evaluation.result["plots"], output, train.key)
-    stages = {"ingest": ingest, "validate": validate, "tokenize": tokens, "train": train, "baseline": baseline, "evaluate": evaluation}
+    published = publish_sentiment_task(info, train.result["weights"], tok["vocab"], profile.result,
+                                       evaluation.result["plots"], output, registry, train.key)
+    decision = gate_sentiment_task(registry, published["version"], metrics, report["valid"], tok["tokens"],
+                                   cfg.gate.margin, force)
+    stages = {"ingest": ingest, "validate": validate, "tokenize": tokens, "profile": profile, "train": train, "baseline": baseline, "evaluate": evaluation}
     summary = {
-        "bundle": bundle,
+        "bundle": published["bundle"],
+        "version": published["version"],
+        "registry": registry,
+        "promoted": decision["promoted"],
+        "champion": decision["champion_after"],
+        "gate": decision["reasons"],
+        "drift": {"flagged": drift.result["flagged"], "checks": drift.result.get("flagged_checks", []),
+                  "against": champion},
         "metrics": {k: metrics["lstm"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
         "baseline": {k: metrics["baseline"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
         "rows": report["rows"],
@@ -112,4 +143,6 @@ def sentiment_training(
     }
     log.info("LSTM test accuracy %.4f, TF-IDF + LR %.4f; cached stages: %s", summary["metrics"]["accuracy"],
              summary["baseline"]["accuracy"], ", ".join(summary["cached"]) or "none")
+    log.info("%s %s; champion: %s (%s)", published["version"], "promoted" if decision["promoted"] else "not promoted",
+             decision["champion_after"], "; ".join(decision["reasons"]))
     return summary

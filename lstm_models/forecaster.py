@@ -20,7 +20,7 @@ def predict_windows(model: LSTMRegressor, x: np.ndarray, batch_size: int = 2048)
     """Scaled predictions [M, horizon] for scaled windows x [M, lookback, F]."""
     if len(x) == 0:
         return np.empty((0, model.hparams["horizon"]), dtype=np.float32)
-    data = TensorData(torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.zeros(len(x)))
+    data = TensorData(torch.tensor(np.asarray(x, dtype=np.float32)), torch.zeros(len(x)))  # a copy: x may be read-only
     return predict(model, data, batch_size=batch_size, device=torch.device("cpu")).numpy()
 
 

@@ -127,3 +127,24 @@ def evaluate_task(tokens: str, weights: str, training_summary: str, baseline: di
     out = Path(out_dir)
     return {"lstm": lstm, "baseline": baseline,
             "plots": {"loss_curves": str(out / "loss_curves.png"), "confusion_matrix": str(out / "confusion_matrix.png")}}
+
+
+# -- the gate's figures: naive baseline and the champion on the candidate's test split -----------
+
+def majority_baseline(tokens: str) -> dict:
+    """The naive baseline: always predict the training split's most frequent label."""
+    df = pq.read_table(tokens, columns=["label", "split"]).to_pandas()
+    df["split"] = df["split"].astype(str)
+    majority = int(df.loc[df["split"] == "train", "label"].mode().iloc[0])
+    y = df.loc[df["split"] == "test", "label"].to_numpy().astype(int)
+    return classification_metrics(y, np.full(len(y), float(majority)))
+
+
+def score_bundle(bundle: str | Path, valid: str, tokens: str) -> dict:
+    """A published bundle (its own vocabulary and preprocessing) scored on this run's test split."""
+    from lstm_models.predict import SentimentPredictor
+
+    test = split_texts(valid, tokens)
+    test = test[test["split"] == "test"]
+    _, prob = SentimentPredictor.load(bundle).predict(test["text"].tolist())
+    return classification_metrics(test["label"].to_numpy().astype(int), prob)

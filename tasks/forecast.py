@@ -61,20 +61,23 @@ def validate_prices_task(prices: str, source: str, validation: dict, out_dir: st
     """Accepted rows, quarantined rows with reasons, and a report in the same shape as the
     sentiment one (rows read/accepted/quarantined, GX table as `expectations`, `rejected`)."""
     df = pd.read_parquet(prices)
-    accepted, quarantined, stock_report = validate_prices(df, PriceRules(**validation), raise_on_reject=False)
-    report = {
-        "source": str(source),
-        "rows": {"read": stock_report["rows"], "accepted": stock_report["accepted"],
-                 "quarantined": stock_report["quarantined"]},
-        "expectations": stock_report.pop("validation"),
-        "rejected": stock_report.pop("rejected"),
-        **{k: stock_report[k] for k in ("open_missing", "zero_volume", "tickers", "reasons", "per_ticker")},
-    }
+    out = Path(out_dir)
     with staging(out_dir) as tmp:
+        accepted, quarantined, stock_report = validate_prices(df, PriceRules(**validation), raise_on_reject=False,
+                                                              docs_dir=tmp / "data_docs")
+        report = {
+            "source": str(source),
+            "suite": stock_report["suite"],
+            "rows": {"read": stock_report["rows"], "accepted": stock_report["accepted"],
+                     "quarantined": stock_report["quarantined"]},
+            "expectations": stock_report.pop("validation"),
+            "rejected": stock_report.pop("rejected"),
+            "data_docs": str(out / "data_docs" / "index.html"),  # where staging moves it
+            **{k: stock_report[k] for k in ("open_missing", "zero_volume", "tickers", "reasons", "per_ticker")},
+        }
         accepted.to_parquet(tmp / "valid.parquet", index=False)
         quarantined.to_parquet(tmp / "quarantine.parquet", index=False)
         (tmp / "validation.json").write_text(json.dumps(report, indent=2, default=str))
-    out = Path(out_dir)
     return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}
 
 
@@ -84,6 +87,14 @@ def _fixed_list(values: np.ndarray, pa_type) -> pa.FixedSizeListArray:
     values = np.ascontiguousarray(values)
     width = int(np.prod(values.shape[1:])) if values.ndim > 1 else 1
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa_type), width)
+
+
+def ticker_rows(valid: pd.DataFrame, max_rows: int | None = None) -> dict[str, pd.DataFrame]:
+    """Each ticker's rows in date order, numbered from 0 (window anchors index these rows)."""
+    valid = valid.sort_values(["ticker", "Date"], kind="stable")
+    if max_rows:
+        valid = valid.groupby("ticker", sort=False).tail(max_rows)
+    return {str(t): rows.reset_index(drop=True) for t, rows in valid.groupby("ticker", sort=True)}
 
 
 def prepare_windows(valid: pd.DataFrame, prepare: dict, split: dict, source: str = "input"
@@ -98,13 +109,9 @@ def prepare_windows(valid: pd.DataFrame, prepare: dict, split: dict, source: str
     lookback, horizon, offset = prepare["lookback"], prepare["horizon"], prepare["offset"]
     need = lookback + offset + horizon  # rows for one training window and one test window, at least
     log_columns = ["Volume"] if prepare["log_volume"] else []
-    valid = valid.sort_values(["ticker", "Date"], kind="stable")
-    if prepare.get("max_rows_per_ticker"):
-        valid = valid.groupby("ticker", sort=False).tail(prepare["max_rows_per_ticker"])
 
     parts, skipped = {}, {}
-    for ticker, rows in valid.groupby("ticker", sort=True):
-        rows = rows.reset_index(drop=True)
+    for ticker, rows in ticker_rows(valid, prepare.get("max_rows_per_ticker")).items():
         try:
             s = chronological_split(len(rows), val_fraction=split["val_fraction"], test_fraction=split["test_fraction"],
                                     train_rows=split["train_rows"], val_rows=split["val_rows"])
@@ -230,15 +237,12 @@ def train_regressor(windows: str, model_cfg: dict, train_cfg: dict, out_dir: Pat
 def train_regressor_task(windows: str, model: dict, train: dict, out_dir: str, cache_key: str) -> dict:
     from prefect.logging import get_run_logger
 
-    log = get_run_logger()
+    from .train import progress_reporter
 
-    def report(r: dict) -> None:  # a line every ~10 % of training (every epoch for short runs)
-        if r["epoch"] <= 1 or round(r["epoch"]) % max(1, train["epochs"] // 10) == 0:
-            log.info("epoch %s: train loss %.4f, validation loss %s", r["epoch"], r["train_loss"],
-                     "n/a" if r["val_loss"] is None else f"{r['val_loss']:.4f}")
-
+    report, done = progress_reporter("forecast", train["epochs"], get_run_logger())
     with staging(out_dir) as tmp:
         summary = train_regressor(windows, model, train, tmp, on_eval=report, checkpoint=checkpoint_for(out_dir))
+    done(summary)
     out = Path(out_dir)
     return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
 
@@ -348,3 +352,105 @@ def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str
     out = Path(out_dir)
     return {"metrics": metrics, "predictions": str(out / "predictions.parquet"),
             "plots": {name: str(out / f) for name, f in plots.items()}}
+
+
+# -- the gate's figures: the champion on the candidate's test windows ---------------------------
+
+def score_bundle(bundle: str | Path, valid: str, windows: str, series: str, predictions: str, prepare: dict
+                 ) -> tuple[dict | None, dict | None, str]:
+    """A published bundle (its own scalers, features and lookback) and this run's model scored
+    on the same test windows: (champion scores, candidate scores, note). Windows of tickers the
+    bundle has no scalers for, or too early for its lookback, are left out of both; a bundle
+    with another target, horizon or offset is not comparable (None, None, why)."""
+    from lstm_models.forecaster import ForecastPredictor
+
+    champ = ForecastPredictor.load(bundle)
+    meta = json.loads(pq.read_schema(windows).metadata[b"forecast"])
+    if (champ.target, champ.horizon, champ.offset) != (prepare["target"], meta["horizon"], meta["offset"]):
+        return None, None, (f"it predicts {champ.target} {champ.horizon} step(s) at offset {champ.offset}, this run "
+                            f"{prepare['target']} {meta['horizon']} step(s) at offset {meta['offset']}")
+    w = load_windows(windows, "test")
+    mine = pd.read_parquet(predictions)
+    mine = np.stack(mine.loc[mine["split"] == "test", "predicted"].to_numpy())
+    rows = ticker_rows(pd.read_parquet(valid), prepare.get("max_rows_per_ticker"))
+    theirs = np.full(w["actual"].shape, np.nan)
+    unknown = []
+    for ticker in np.unique(w["ticker"]):
+        if not champ.scalers.knows(str(ticker)):
+            unknown.append(str(ticker))
+            continue
+        sel = np.flatnonzero(w["ticker"] == ticker)
+        frame = rows[str(ticker)]
+        x_all = champ.scalers.transform_features(frame[champ.features].to_numpy(np.float64), str(ticker))
+        anchors = w["anchor"][sel]
+        ok = anchors >= champ.lookback - 1
+        if not ok.any():
+            continue
+        x = np.stack([x_all[a - champ.lookback + 1: a + 1] for a in anchors[ok]]).astype(np.float32)
+        theirs[sel[ok]] = champ.scalers.inverse_target(champ.predict_scaled(x), str(ticker))
+    keep = np.isfinite(theirs).all(axis=1)
+    note = f"tickers the champion was not trained on are left out: {', '.join(unknown)}" if unknown else ""
+    if not keep.any():
+        return None, None, "the champion knows none of this run's tickers"
+    scales = naive_scales(pd.read_parquet(series))
+    tickers = w["ticker"][keep].astype(str)
+    score = lambda f: fm.scores_by_ticker(w["actual"][keep], f[keep], tickers, scales)["overall"]  # noqa: E731
+    return score(theirs), score(mine), note
+
+
+# -- many price files: validated one by one (cached per file), then combined ---------------------
+
+def merge_tables(tables: list[list[dict]]) -> list[dict]:
+    """One validation table from several files' tables: counts add up, success only if every
+    file passed, a few examples from each."""
+    merged: dict[tuple, dict] = {}
+    for table in tables:
+        for row in table:
+            key = (row.get("expectation"), row.get("column"), row.get("rule"))
+            if key not in merged:
+                merged[key] = dict(row)
+                continue
+            m = merged[key]
+            m["success"] = bool(m["success"]) and bool(row["success"])
+            for k, v in row.items():
+                if k not in ("success",) and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    m[k] = (m.get(k) or 0) + v
+            if row.get("examples") and isinstance(row["examples"], str):
+                m["examples"] = "; ".join(x for x in (m.get("examples"), row["examples"]) if x)[:300]
+    return list(merged.values())
+
+
+def combine_validations(reports: list[dict], source: str, out_dir: Path) -> dict:
+    """The per-file validation results as one batch: valid/quarantine Parquet concatenated,
+    counts summed (read = accepted + quarantined still holds), any file's batch-level
+    rejection kept."""
+    valid = pd.concat([pd.read_parquet(r["valid"]) for r in reports], ignore_index=True)
+    quarantine = pd.concat([pd.read_parquet(r["quarantine"]) for r in reports], ignore_index=True)
+    rows = {k: sum(r["rows"][k] for r in reports) for k in ("read", "accepted", "quarantined")}
+    assert rows["read"] == rows["accepted"] + rows["quarantined"], rows
+    reasons: dict[str, int] = {}
+    for r in reports:
+        for why, n in r.get("reasons", {}).items():
+            reasons[why] = reasons.get(why, 0) + n
+    report = {
+        "source": str(source), "suite": reports[0].get("suite"), "rows": rows, "files": len(reports),
+        "expectations": merge_tables([r["expectations"] for r in reports]),
+        "rejected": "; ".join(r["rejected"] for r in reports if r.get("rejected")) or None,
+        "open_missing": sum(r.get("open_missing", 0) for r in reports),
+        "zero_volume": sum(r.get("zero_volume", 0) for r in reports),
+        "per_ticker": {t: v for r in reports for t, v in r.get("per_ticker", {}).items()},
+        "reasons": reasons, "data_docs_per_file": [r["data_docs"] for r in reports if r.get("data_docs")],
+    }
+    report["tickers"] = len(report["per_ticker"])
+    valid.to_parquet(out_dir / "valid.parquet", index=False)
+    quarantine.to_parquet(out_dir / "quarantine.parquet", index=False)
+    (out_dir / "validation.json").write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+@cached_task(name="combine-validated")
+def combine_validations_task(reports: list[dict], source: str, out_dir: str, cache_key: str) -> dict:
+    with staging(out_dir) as tmp:
+        report = combine_validations(reports, source, tmp)
+    out = Path(out_dir)
+    return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}

@@ -12,6 +12,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from lstm_models.bundle import load_safetensors, write_bundle
 
 from .evaluate import METRIC_KEYS
+from .registry import Registry
 
 BUNDLE_FORMAT = 1
 
@@ -45,6 +46,7 @@ LSTM sentiment classifier (1 = positive, `__label__2`; 0 = negative, `__label__1
 - Split (seeded hash of each review's tokens, duplicates kept together; seed {info['split_seed']}):
   train {s['train']}, validation {s['val']}, test {s['test']}; duplicate reviews: {info['duplicate_reviews']}
 - Vocabulary: {info['vocab_size']} entries from the training split only (min count {info['config']['preprocess']['min_count']}); sequences capped at {info['config']['preprocess']['seq_len']} tokens
+- Retraining policy: the vocabulary is rebuilt from each run's training split (not frozen from the previous champion), so new words enter the model; profile.json summarises this data for drift reports
 
 ## Metrics on the held-out test split
 | metric | LSTM | TF-IDF + LR |
@@ -68,31 +70,44 @@ Weights are safetensors and everything else JSON: loading runs no code from the 
 """
 
 
-def publish_sentiment(info: dict, weights: str, vocab: str, plots: dict[str, str], bundles_dir: Path, key: str) -> Path:
+def publish_sentiment(info: dict, weights: str, vocab: str, profile: str, plots: dict[str, str], bundles_dir: Path,
+                      key: str) -> Path:
     config = {
         "kind": "sentiment", "format": BUNDLE_FORMAT, "model": info["config"]["model"],
         "vocab_size": info["vocab_size"], "seq_len": info["config"]["preprocess"]["seq_len"],
         "labels": {"0": "negative (__label__1)", "1": "positive (__label__2)"}, "threshold": 0.5,
         "pipeline": info["config"],
     }
-    lineage = {k: info[k] for k in ("source", "source_sha256", "rows", "splits", "split_seed", "duplicate_reviews", "code_version")}
+    lineage = {k: info[k] for k in ("source", "source_sha256", "rows", "splits", "split_seed", "duplicate_reviews",
+                                    "code_version", "config", "metrics")}
     return write_bundle(
         bundles_dir / bundle_name("sentiment", key),
         load_safetensors(weights),
         {"config.json": config, "metrics.json": info["metrics"], "lineage.json": lineage},
         {"model_card.md": model_card(info)},
-        {"vocab.json": Path(vocab), **{f"{name}.png": Path(p) for name, p in plots.items()}},
+        {"vocab.json": Path(vocab), "profile.json": Path(profile), **{f"{name}.png": Path(p) for name, p in plots.items()}},
     )
 
 
+def register(kind: str, registry: str, key: str, write_local_bundle) -> dict:
+    """The registry version of this training key: the existing one when the same data, config
+    and code were published before (an unchanged re-run adds no version), else a new one
+    copied from the bundle write_local_bundle() writes."""
+    reg = Registry(registry)
+    version, new = reg.find_key(kind, key), False
+    if version is None:
+        version, new = reg.publish(kind, write_local_bundle(), key), True
+    return {"version": version, "bundle": str(reg.local_path(kind, version)), "uri": reg.uri(kind, version),
+            "new": new}
+
+
 @task(name="publish-bundle")
-def publish_sentiment_task(info: dict, weights: str, vocab: str, plots: dict, output: str, key: str) -> str:
-    bundle = publish_sentiment(info, weights, vocab, plots, Path(output) / "bundles", key)
-    lstm, base = info["metrics"]["lstm"], info["metrics"]["baseline"]
-    create_table_artifact(key="sentiment-metrics", table=metrics_rows(lstm, base),
-                          description="Test-split metrics: LSTM vs TF-IDF + logistic regression")
-    publish_bundle_artifacts("sentiment", bundle, list(plots))
-    return str(bundle)
+def publish_sentiment_task(info: dict, weights: str, vocab: str, profile: str, plots: dict, output: str, registry: str,
+                           key: str) -> dict:
+    published = register("sentiment", registry, key, lambda: publish_sentiment(
+        info, weights, vocab, profile, plots, Path(output) / "bundles", key))
+    publish_bundle_artifacts("sentiment", Path(published["bundle"]), list(plots))
+    return published
 
 
 def publish_bundle_artifacts(kind: str, bundle: Path, plots: list[str]) -> None:
@@ -106,13 +121,24 @@ def publish_bundle_artifacts(kind: str, bundle: Path, plots: list[str]) -> None:
                              link_text=f"{name}.png", description=f"Plot: {name.replace('_', ' ')}")
 
 
+VALIDATION_COLUMNS = ("expectation", "column", "rule", "success", "unexpected_count", "examples")
+
+
 def publish_validation_table(kind: str, report: dict) -> None:
+    """One row per expectation (what it checks, whether it held, how many rows failed it, a few
+    failing values) and, when the stage built them, a link to the GX Data Docs."""
     rows = report["rows"]
+    suite = (report.get("suite") or {}).get("version", "suite")
+    table = [{c: e.get(c, "") for c in VALIDATION_COLUMNS} for e in report["expectations"]]
     create_table_artifact(
-        key=f"{kind}-validation", table=report["expectations"],
-        description=(f"GX validation of {report['source']}: read {rows['read']}, accepted {rows['accepted']}, "
+        key=f"{kind}-validation", table=table,
+        description=(f"GX validation ({suite}) of {report['source']}: read {rows['read']}, accepted {rows['accepted']}, "
                      f"quarantined {rows['quarantined']}"),
     )
+    if report.get("data_docs"):
+        create_link_artifact(key=f"{kind}-data-docs", link=Path(report["data_docs"]).resolve().as_uri(),
+                             link_text=f"GX Data Docs ({suite})",
+                             description=f"Great Expectations Data Docs of this validation ({report.get('data_docs_scope', 'all rows')})")
 
 
 # -- forecast -----------------------------------------------------------------------------------
@@ -168,6 +194,8 @@ LSTM regressor (LSTM -> ReLU -> FC {info['config']['model']['fc_size']} -> ReLU 
 - Split per ticker, in time order: windows train {w['train']}, validation {w['val']}, test {w['test']};
   scalers ({p['feature_scaler']} features, {p['target_scaler']} target{', log1p volume' if p['log_volume'] else ''},
   {'per ticker' if p['per_ticker_scalers'] else 'shared'}) fitted on the training rows only.
+- Retraining policy: scalers are refit on each run's training rows (not frozen from the previous champion);
+  profile.json summarises returns and volume of this data for drift reports.
 
 ## Test-part errors in original units (pooled over tickers and the {p['horizon']} step(s))
 | method | MASE | sMAPE % | RMSE | MAE |
@@ -198,7 +226,8 @@ and MAE pooled over tickers mix scales, read them per ticker in metrics.json.
 """
 
 
-def publish_forecast(info: dict, weights: str, scalers: str, plots: dict[str, str], bundles_dir: Path, key: str) -> Path:
+def publish_forecast(info: dict, weights: str, scalers: str, profile: str, plots: dict[str, str], bundles_dir: Path,
+                     key: str) -> Path:
     p = info["config"]["prepare"]
     config = {
         "kind": "forecast", "format": BUNDLE_FORMAT, "model": info["training"]["hparams"],
@@ -206,23 +235,24 @@ def publish_forecast(info: dict, weights: str, scalers: str, plots: dict[str, st
         "offset": p["offset"], "log_volume": p["log_volume"], "tickers": info["tickers"],
         "open_fill": info["config"]["validation"]["open_fill"], "pipeline": info["config"],
     }
-    lineage = {k: info[k] for k in ("source", "source_sha256", "rows", "windows", "boundaries", "code_version")}
+    lineage = {k: info[k] for k in ("source", "source_sha256", "rows", "windows", "boundaries", "code_version",
+                                    "config", "metrics")}
     return write_bundle(
         bundles_dir / bundle_name("forecast", key),
         load_safetensors(weights),
         {"config.json": config, "metrics.json": info["metrics"], "lineage.json": lineage},
         {"model_card.md": forecast_model_card(info)},
-        {"scalers.json": Path(scalers), **{f"{name}.png": Path(path) for name, path in plots.items()}},
+        {"scalers.json": Path(scalers), "profile.json": Path(profile),
+         **{f"{name}.png": Path(path) for name, path in plots.items()}},
     )
 
 
 @task(name="publish-bundle")
-def publish_forecast_task(info: dict, weights: str, scalers: str, plots: dict, output: str, key: str) -> str:
-    bundle = publish_forecast(info, weights, scalers, plots, Path(output) / "bundles", key)
-    metrics = info["metrics"]
-    create_table_artifact(key="forecast-metrics", table=forecast_rows(metrics),
-                          description="Test-part errors, pooled over tickers: LSTM vs persistence vs moving average")
-    create_table_artifact(key="forecast-metrics-per-ticker", table=forecast_ticker_rows(metrics),
+def publish_forecast_task(info: dict, weights: str, scalers: str, profile: str, plots: dict, output: str, registry: str,
+                          key: str) -> dict:
+    published = register("forecast", registry, key, lambda: publish_forecast(
+        info, weights, scalers, profile, plots, Path(output) / "bundles", key))
+    create_table_artifact(key="forecast-metrics-per-ticker", table=forecast_ticker_rows(info["metrics"]),
                           description="Test-part MASE and sMAPE per ticker")
-    publish_bundle_artifacts("forecast", bundle, list(plots)[:10])  # the rest of the plots are in the bundle
-    return str(bundle)
+    publish_bundle_artifacts("forecast", Path(published["bundle"]), list(plots)[:10])  # the rest are in the bundle
+    return published

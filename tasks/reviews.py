@@ -16,11 +16,16 @@ import pyarrow.parquet as pq
 
 from .caching import cached_task, staging
 from .errors import DataError
-from .validate import Rule, SuiteOutcome, merge_outcomes, run_suite, split_quarantine
+from .validate import Rule, SuiteOutcome, build_data_docs, merge_outcomes, run_suite, split_quarantine
 
 FASTTEXT_LABELS = {"1": 0, "2": 1}
 NAMED_LABELS = {"negative": 0, "positive": 1, "neg": 0, "pos": 1}
 _LABEL = re.compile(rb"^__label__(\S*)(?:\s+|$)")
+# The review expectation suite. Bump the version when a rule is added, dropped or changes
+# meaning: reports and Data Docs name it, so results of different rule sets are told apart.
+SUITE_NAME = "reviews"
+SUITE_VERSION = "reviews-v1"
+MAX_TEXT_CHARS = 100_000  # default of validation.max_text_chars: no real review is that long
 CHUNK_ROWS = 100_000  # rows read, validated and written at a time: bounds memory on big inputs (~0.4 GiB)
 RAW_SCHEMA = pa.schema([("row", pa.int64()), ("label_raw", pa.string()), ("text", pa.string()), ("parse_error", pa.string())])
 
@@ -32,6 +37,8 @@ def check_input_file(path: str | Path) -> Path:
         raise DataError(p, "input not found", "no such file")
     if p.is_dir():
         raise DataError(p, "input is a directory", "give a file of reviews")
+    if not p.is_file():  # a FIFO would block the read below forever, a socket cannot be read
+        raise DataError(p, "input is not a regular file", "a pipe, socket or device; give a file of reviews")
     try:
         with open(p, "rb") as fh:
             head = fh.read(1)
@@ -117,20 +124,24 @@ def iter_table(path: Path, fmt: str, text_column: str, label_column: str, title_
             chunks = (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows, columns=wanted))
         else:
             fh = open_binary(path)
-            chunks = pd.read_csv(fh, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=chunk_rows,
-                                 sep="\t" if ".tsv" in path.suffixes else ",")
+            # bytes that are not UTF-8 survive as lone surrogates (in Python strings: object
+            # dtype, Arrow strings cannot hold them), so their row is quarantined as in fastText
+            # files instead of the whole file failing
+            chunks = pd.read_csv(fh, dtype=object, keep_default_na=False, encoding="utf-8-sig", chunksize=chunk_rows,
+                                 encoding_errors="surrogateescape", sep="\t" if ".tsv" in path.suffixes else ",")
         for df in chunks:
             if offset == 0:
                 _check_columns(path, wanted, list(df.columns))
             if df.empty:
                 continue
+            df, parse_error = _undecodable_cells(df, wanted) if fmt != "parquet" else (df, pd.Series(None, index=df.index))
             text = df[text_column].astype("string")
             if title_column:
                 text = df[title_column].astype("string").fillna("") + ": " + text
             label = df[label_column].astype("string").str.strip().str.removeprefix("__label__")
             label = label.str.replace(r"\.0+$", "", regex=True).replace("", pd.NA)
             yield pd.DataFrame({"row": range(offset + 1, offset + len(df) + 1), "label_raw": label.reset_index(drop=True),
-                                "text": text.reset_index(drop=True), "parse_error": None})
+                                "text": text.reset_index(drop=True), "parse_error": parse_error.reset_index(drop=True)})
             offset += len(df)
     except UnicodeDecodeError as exc:
         raise DataError(path, "not valid UTF-8", f"byte offset {exc.start}") from None
@@ -145,6 +156,23 @@ def iter_table(path: Path, fmt: str, text_column: str, label_column: str, title_
             fh.close()
     if offset == 0:
         raise DataError(path, "no data rows", "the file has a header but no rows")
+
+
+_SURROGATE = "[\udc80-\udcff]"
+
+
+def _undecodable_cells(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """CSV cells read with surrogateescape -> (df with undecodable bytes shown as U+FFFD, per row
+    None or the column that had them)."""
+    error = pd.Series(None, index=df.index, dtype=object)
+    hits = {col: df[col].str.contains(_SURROGATE, regex=True, na=False) for col in columns}
+    if not any(hit.any() for hit in hits.values()):
+        return df, error
+    df = df.copy()
+    for col, hit in hits.items():
+        df.loc[hit, col] = df.loc[hit, col].map(lambda v: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        error[hit] = error[hit].fillna(f"not valid UTF-8 in column {col}")
+    return df, error
 
 
 def _check_columns(path: Path, wanted: list[str], columns: list[str]) -> None:
@@ -214,7 +242,8 @@ def write_raw(path: str | Path, ingest, out_path: str | Path, chunk_rows: int = 
     return detect_label_map(fmt, pd.Series(sorted(seen), dtype="string"), ingest.label_map), fmt, rows
 
 
-def review_rules(label_map: dict[str, int]):
+def review_rules(label_map: dict[str, int], max_text_chars: int = MAX_TEXT_CHARS):
+    """The suite SUITE_VERSION: all row-level, so chunks can be validated one at a time."""
     import great_expectations as gx
 
     E = gx.expectations
@@ -225,6 +254,9 @@ def review_rules(label_map: dict[str, int]):
         Rule(f"label not in {{{', '.join(allowed)}}}", E.ExpectColumnValuesToBeInSet(column="label_raw", value_set=allowed)),
         Rule("missing text", E.ExpectColumnValuesToNotBeNull(column="text")),
         Rule("empty text", E.ExpectColumnValuesToNotMatchRegex(column="text", regex=r"^\s*$")),
+        # a line of megabytes is a file without line breaks or binary junk, not a review
+        Rule(f"text longer than {max_text_chars} characters",
+             E.ExpectColumnValueLengthsToBeBetween(column="text", max_value=max_text_chars)),
     ]
 
 
@@ -238,16 +270,19 @@ class ReviewValidation:
 
     def __init__(self, label_map: dict[str, int], source: str, validation):
         self.label_map, self.source, self.validation = label_map, source, validation
-        self.rules = review_rules(label_map)
+        self.rules = review_rules(label_map, validation.max_text_chars)
         self.read = self.accepted = self.quarantined = 0
         self.per_class: Counter = Counter()
         self.reasons: Counter = Counter()
         self.first_row: dict[str, int] = {}  # reason -> first quarantined row with it
         self.outcomes = []
+        self.docs_outcome: SuiteOutcome | None = None  # the first chunk's GX result, for Data Docs
 
     def add(self, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(accepted with int label, quarantined with reason) for one chunk."""
-        outcome = run_suite(raw, "reviews", self.rules)
+        outcome = run_suite(raw, SUITE_VERSION, self.rules)
+        if self.docs_outcome is None:
+            self.docs_outcome = outcome
         accepted, quarantined = split_quarantine(raw, outcome)
         accepted = accepted.drop(columns=["parse_error"]).assign(label=accepted["label_raw"].map(self.label_map).astype("int8"))
         quarantined = quarantined.assign(source=self.source)
@@ -267,6 +302,7 @@ class ReviewValidation:
         assert self.read == self.accepted + self.quarantined, "rows read must equal accepted + quarantined"
         report = {
             "source": self.source,
+            "suite": {"name": SUITE_NAME, "version": SUITE_VERSION},
             "rows": {"read": self.read, "accepted": self.accepted, "quarantined": self.quarantined},
             "per_class": {str(k): int(self.per_class[k]) for k in sorted(self.per_class)},
             "quarantine_reasons": dict(self.reasons.most_common()),
@@ -288,8 +324,10 @@ def validate_reviews(raw: pd.DataFrame, label_map: dict[str, int], source: str, 
 
 
 def validate_raw(raw_path: str | Path, label_map: dict[str, int], source: str, validation, out_dir: str | Path,
-                 chunk_rows: int = CHUNK_ROWS) -> dict:
-    """raw.parquet -> valid.parquet + quarantine.parquet, streamed chunk by chunk; the report."""
+                 chunk_rows: int = CHUNK_ROWS, docs_dir: str | Path | None = None) -> dict:
+    """raw.parquet -> valid.parquet + quarantine.parquet, streamed chunk by chunk; the report.
+    With docs_dir, GX Data Docs of the first chunk go there (rendering millions of rows' results
+    is not cheap; the report's counts always cover every row)."""
     out_dir = Path(out_dir)
     check = ReviewValidation(label_map, source, validation)
     with pq.ParquetWriter(out_dir / "valid.parquet", VALID_SCHEMA) as valid, \
@@ -298,7 +336,13 @@ def validate_raw(raw_path: str | Path, label_map: dict[str, int], source: str, v
             accepted, quarantined = check.add(batch.to_pandas())
             valid.write_table(pa.Table.from_pandas(accepted, schema=VALID_SCHEMA, preserve_index=False))
             quarantine.write_table(pa.Table.from_pandas(quarantined, schema=QUARANTINE_SCHEMA, preserve_index=False))
-    return check.report()
+    report = check.report()
+    if docs_dir is not None and check.docs_outcome is not None:
+        report["data_docs"] = str(build_data_docs(check.docs_outcome, docs_dir, source))
+        shown = len(check.docs_outcome.reasons)
+        report["data_docs_scope"] = (f"all {shown} rows" if shown == check.read else
+                                     f"first {shown} of {check.read} rows (the first chunk)")
+    return report
 
 
 def batch_problem(report: dict, first_row: dict[str, int], validation) -> str | None:
@@ -339,7 +383,10 @@ def validate_reviews_task(raw: str, label_map: dict, source: str, validation: di
     from flows.config import ReviewValidationConfig
 
     with staging(out_dir) as tmp:
-        report = validate_raw(raw, label_map, Path(source).name, ReviewValidationConfig.model_validate(validation), tmp)
+        report = validate_raw(raw, label_map, Path(source).name, ReviewValidationConfig.model_validate(validation), tmp,
+                              docs_dir=tmp / "data_docs")
+        out = Path(out_dir)
+        if "data_docs" in report:
+            report["data_docs"] = str(out / "data_docs" / "index.html")  # where staging moves it
         (tmp / "validation.json").write_text(json.dumps(report, indent=2))
-    out = Path(out_dir)
     return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}

@@ -20,8 +20,10 @@ Decisions on the real data (../shared/data/stocks/history):
 - The few rows where High < Low, or Open/Close lie outside High..Low (16 in the 40 histories,
   mostly 1960s rows of CVX, PG, XOM) are quarantined: at least one of their prices is wrong
   and we cannot tell which.
-- Dates must increase within each file. Rows of one ticker from several files are merged by
-  date; an exact repeat of an earlier row (overlapping downloads) is quarantined as a
+- Dates must increase within each file; a file written newest first (some exports are) is
+  turned around, not rejected, while a row whose date goes back in an otherwise increasing
+  file is quarantined (a typo in its year, most often). Rows of one ticker from several files
+  are merged by date; an exact repeat of an earlier row (overlapping downloads) is quarantined as a
   duplicate and the first copy kept, while copies of one date with different values are all
   quarantined (we cannot tell which copy is right).
 """
@@ -30,6 +32,7 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -40,13 +43,17 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .validate import Rule, run_suite, split_quarantine
+from .validate import Rule, build_data_docs, run_suite, split_quarantine
 
 PRICES = ("Open", "High", "Low", "Close", "Adj Close")
 VALUES = (*PRICES, "Volume")
 REQUIRED = ("Date", *VALUES)
 TICKER_COLUMNS = ("ticker", "symbol")
 GZIP_MAGIC = b"\x1f\x8b"
+# The price expectation suite. Bump the version when a rule is added, dropped or changes
+# meaning: reports and Data Docs name it, so results of different rule sets are told apart.
+SUITE_NAME = "prices"
+SUITE_VERSION = "prices-v1"
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -58,6 +65,8 @@ def list_price_files(path: str | Path) -> list[Path]:
     p = Path(path)
     if p.is_file():
         return [p]
+    if p.exists() and not p.is_dir():  # a FIFO would block the read forever, a socket cannot be read
+        raise DataError(p, "not a regular file", "a pipe, socket or device; give a CSV file, a folder or a glob")
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith((".csv", ".csv.gz")))
         if not files:
@@ -85,25 +94,30 @@ def read_price_file(path: str | Path) -> pd.DataFrame:
     Open..Volume (float), source_file, row (1-based: the first line after the header is row 1),
     parse_errors ("" or the cells that are not numbers)."""
     path = Path(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+    except OSError as exc:
+        raise DataError(path, "file not readable", exc.strerror or str(exc)) from None
     if path.name.lower().endswith(".gz") and magic != GZIP_MAGIC:
         raise DataError(path, "not a gzip file", "the name ends in .gz but the bytes are not gzip")
     try:
         # skip_blank_lines=False keeps `row` equal to the line number - 1; blank lines become
         # all-missing rows and are dropped below.
         raw = pd.read_csv(
-            path, compression="gzip" if magic == GZIP_MAGIC else None, encoding="utf-8",
+            path, compression="gzip" if magic == GZIP_MAGIC else None, encoding="utf-8-sig",  # -sig: drop a BOM
             skip_blank_lines=False, skipinitialspace=True,
         )
     except pd.errors.EmptyDataError:
         raise DataError(path, "empty file") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(path, "not UTF-8 text", f"undecodable byte at offset {exc.start} of a block") from None
+    except UnicodeDecodeError:
+        row, where = _first_undecodable(path, magic == GZIP_MAGIC)
+        raise DataError(path, "not UTF-8 text", f"undecodable byte in {where}", row=row) from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(path, "truncated or corrupt gzip", str(exc)) from None
     except pd.errors.ParserError as exc:
-        raise DataError(path, "malformed CSV", str(exc).strip()) from None
+        line = re.search(r"\bline (\d+)", str(exc))  # the header is line 1, so row = line - 1
+        raise DataError(path, "malformed CSV", str(exc).strip(), row=int(line.group(1)) - 1 if line else None) from None
 
     raw.columns = [str(c).strip() for c in raw.columns]
     by_lower = {c.lower(): c for c in raw.columns}
@@ -136,6 +150,23 @@ def read_price_file(path: str | Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _first_undecodable(path: Path, gz: bool) -> tuple[int | None, str]:
+    """(row, "column X") of the first bytes that are not UTF-8 (pandas only says where in its
+    read block they were); (None, "the header") when the header has them."""
+    header: list[str] = []
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        for lineno, line in enumerate(fh):
+            try:
+                text = line.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                if lineno == 0:
+                    return None, "the header"
+                i = line[: exc.start].count(b",")
+                return lineno, f"column {header[i].strip() if i < len(header) else i + 1}"
+            header = header or text.strip().split(",")
+    return None, "the file"
+
+
 def read_prices(path: str | Path) -> pd.DataFrame:
     """All price rows of a file, folder or glob as one frame (see `read_price_file`)."""
     frames = [read_price_file(f) for f in list_price_files(path)]
@@ -150,12 +181,17 @@ class PriceRules:
 
     open_fill: Literal["prev_close", "close", "none"] = "prev_close"
     max_quarantine_fraction: float = 0.5  # above this share the whole batch is rejected
+    # a ticker with fewer accepted rows rejects the batch (the pipeline's config asks for 30;
+    # 1 here: every ticker named in the input must keep some rows)
+    min_rows_per_ticker: int = 1
 
     def __post_init__(self):
         if self.open_fill not in ("prev_close", "close", "none"):
             raise ValueError(f"open_fill must be prev_close, close or none, got {self.open_fill!r}")
         if not 0 <= self.max_quarantine_fraction <= 1:
             raise ValueError(f"max_quarantine_fraction must be in [0, 1], got {self.max_quarantine_fraction}")
+        if self.min_rows_per_ticker < 1:
+            raise ValueError(f"min_rows_per_ticker must be at least 1, got {self.min_rows_per_ticker}")
 
 
 _FINITE_MAX = float(np.finfo(np.float64).max)  # "between 0 and this" = finite and not negative
@@ -180,8 +216,9 @@ def price_rules() -> list[Rule]:
     for high, low in (("High", "Low"), ("High", "Open"), ("Open", "Low"), ("High", "Close"), ("Close", "Low")):
         rules.append(Rule(f"{high} < {low}", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=high, column_B=low, or_equal=True, ignore_row_if="either_value_is_missing")))
-    rules.append(Rule("duplicate date with different values",
-                      gxe.ExpectCompoundColumnsToBeUnique(column_list=["ticker", "Date"])))
+    # rows without a date are reported as such, not as duplicates of each other
+    rules.append(Rule("duplicate date with different values", gxe.ExpectCompoundColumnsToBeUnique(
+        column_list=["ticker", "Date"], ignore_row_if="any_value_is_missing")))
     rules.append(Rule("date out of order in its file", gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A="Date", column_B="_prev_date", or_equal=True, ignore_row_if="either_value_is_missing")))
     return rules
@@ -204,8 +241,20 @@ def fill_missing_open(df: pd.DataFrame, how: str = "prev_close") -> pd.DataFrame
     return df
 
 
-def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on_reject: bool = True
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def oldest_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn around the rows of each file written newest first (its parsed dates never increase);
+    other files keep their order, so a date that goes back in them stays visible."""
+    parts, flipped = [], False
+    for _, rows in frame.groupby(["ticker", "source_file"], sort=False, dropna=False):
+        dates = rows["Date"].dropna()
+        if len(dates) > 1 and dates.is_monotonic_decreasing and dates.iloc[0] > dates.iloc[-1]:
+            rows, flipped = rows.iloc[::-1], True
+        parts.append(rows)
+    return pd.concat(parts).reset_index(drop=True) if flipped else frame
+
+
+def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on_reject: bool = True,
+                    docs_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(accepted, quarantined, report) for the frame `read_prices` returns.
 
     accepted: sorted by ticker then date, `Date` parsed to datetime64, Open filled per
@@ -213,8 +262,10 @@ def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on
     with `reason` (GX rules and parse errors, joined by "; ") and the original `date_text`.
     report: counts (`rows`, `accepted`, `quarantined`, `open_missing`, `zero_volume`, reasons,
     per ticker) and `validation` (one row per expectation, for the UI).
-    Raises DataError when more than `cfg.max_quarantine_fraction` of the rows are quarantined
-    (or, with raise_on_reject=False, says why in `report["rejected"]`, None for a usable batch).
+    Raises DataError when more than `cfg.max_quarantine_fraction` of the rows are quarantined or
+    a ticker keeps fewer than `cfg.min_rows_per_ticker` rows (or, with raise_on_reject=False,
+    says why in `report["rejected"]`, None for a usable batch). With docs_dir, GX Data Docs of
+    the validation are written there (`report["data_docs"]`: their index.html).
     """
     cfg = cfg or PriceRules()
     frame = df.reset_index(drop=True).copy()
@@ -224,6 +275,7 @@ def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on
     frame["Date"] = pd.to_datetime(frame["Date"], format="ISO8601", errors="coerce")
     # Open = 0 means "not recorded": a missing value, not a price (see the module docstring).
     frame.loc[frame["Open"] == 0, "Open"] = np.nan
+    frame = oldest_first(frame)
 
     value_cols = ["ticker", "Date", *VALUES]
     repeat = frame["Date"].notna() & frame.duplicated(subset=value_cols, keep="first")
@@ -232,7 +284,7 @@ def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on
     # within each file dates must increase; NaT dates are skipped, not compared
     frame["_prev_date"] = frame.groupby(["ticker", "source_file"], sort=False)["Date"].transform(
         lambda s: s.ffill().cummax().shift(1))
-    outcome = run_suite(frame, "stock_prices", price_rules())
+    outcome = run_suite(frame, SUITE_VERSION, price_rules())
     parse_reasons = frame["parse_errors"].map(lambda e: f"not a number: {e}" if e else "")
     accepted, quarantined = split_quarantine(frame, outcome, parse_reasons.astype("string"))
     quarantined = pd.concat([quarantined, repeats]) if len(repeats) else quarantined
@@ -245,17 +297,37 @@ def validate_prices(df: pd.DataFrame, cfg: PriceRules | None = None, *, raise_on
     quarantined = quarantined.drop(columns=["_prev_date", "parse_errors"]).reset_index(drop=True)
 
     report = _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, outcome.table)
-    share = len(quarantined) / max(len(df), 1)
-    report["rejected"] = None
-    if share > cfg.max_quarantine_fraction or accepted.empty:
-        top = ", ".join(f"{r} ({n})" for r, n in list(report["reasons"].items())[:3])
+    if docs_dir is not None:
+        report["data_docs"] = str(build_data_docs(outcome, docs_dir, "+".join(sorted(report["per_ticker"]))))
+    report["rejected"] = batch_problem(df, quarantined, report, cfg)
+    if report["rejected"] and raise_on_reject:
         sources = sorted(df["source_file"].unique()) if "source_file" in df else ["<input>"]
-        report["rejected"] = (f"{len(quarantined)} of {len(df)} rows quarantined ({share:.0%} > "
-                              f"max_quarantine_fraction {cfg.max_quarantine_fraction:.0%}); top reasons: {top}")
-        if raise_on_reject:
-            raise DataError(sources[0] if len(sources) == 1 else f"{sources[0]} (+{len(sources) - 1} files)",
-                            "batch rejected", report["rejected"])
+        raise DataError(sources[0] if len(sources) == 1 else f"{sources[0]} (+{len(sources) - 1} files)",
+                        "batch rejected", report["rejected"])
     return accepted, quarantined, report
+
+
+def batch_problem(df: pd.DataFrame, quarantined: pd.DataFrame, report: dict, cfg: PriceRules) -> str | None:
+    """Why the batch as a whole cannot be trained on (None when it can)."""
+    share = len(quarantined) / max(len(df), 1)
+    if share > cfg.max_quarantine_fraction or report["accepted"] == 0:
+        if quarantined.empty:
+            return "no rows"
+        top = ", ".join(f"{r} ({n})" for r, n in list(report["reasons"].items())[:3])
+        first = quarantined.iloc[0]
+        how_many = (f"all {len(df)} rows quarantined" if report["accepted"] == 0 else
+                    f"{len(quarantined)} of {len(df)} rows quarantined ({share:.0%} > "
+                    f"max_quarantine_fraction {cfg.max_quarantine_fraction:.0%})")
+        return (f"{how_many}; top reasons: {top}; first at row {first['row']} of {Path(first['source_file']).name} "
+                f"({first['reason']})")
+    short = {t: c["accepted"] for t, c in report["per_ticker"].items() if c["accepted"] < cfg.min_rows_per_ticker}
+    if short:
+        ticker, n = next(iter(short.items()))
+        files = ", ".join(sorted(Path(f).name for f in df.loc[df["ticker"] == ticker, "source_file"].unique()))
+        more = f" (and {len(short) - 1} more: {', '.join(list(short)[1:6])})" if len(short) > 1 else ""
+        return (f"ticker {ticker} ({files}) has {n} accepted rows, fewer than the minimum "
+                f"{cfg.min_rows_per_ticker} (validation.min_rows_per_ticker){more}")
+    return None
 
 
 def _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, table) -> dict:
@@ -276,6 +348,7 @@ def _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, ta
             "last_date": rows["Date"].max().date().isoformat() if len(rows) else None,
         }
     return {
+        "suite": {"name": SUITE_NAME, "version": SUITE_VERSION},
         "rows": int(len(frame) + len(repeats)),
         "accepted": int(len(accepted)),
         "quarantined": int(len(quarantined)),
@@ -298,7 +371,10 @@ def prices_sha256(path: str | Path) -> str:
 
     h = hashlib.sha256()
     for f in sorted(list_price_files(path), key=lambda f: f.name):
-        h.update(f"{f.name}\0{file_sha256(f)}\n".encode())
+        try:
+            h.update(f"{f.name}\0{file_sha256(f)}\n".encode())
+        except OSError as exc:  # the flow hashes before it reads: the same error as reading
+            raise DataError(f, "file not readable", exc.strerror or str(exc)) from None
     return h.hexdigest()
 
 

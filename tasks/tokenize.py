@@ -10,8 +10,11 @@ vocabulary, ids and order) whatever the number of workers or the shard size.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -23,8 +26,13 @@ import pyarrow.parquet as pq
 
 from lstm_models.text import build_vocab
 
-from .caching import cached_task, staging
+import lstm_models.text
+
+from . import shards
+from .caching import DONE, cached_task, code_version, staging
 from .shards import encode_shard, tokenize_shard
+
+CODE = code_version(shards, lstm_models.text)  # a change to tokenization invalidates cached shards
 
 SPLITS = ("train", "val", "test")
 
@@ -58,32 +66,79 @@ class _Runner:
             self.pool.shutdown(cancel_futures=True)
 
 
-def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess, split, dedup: bool = True) -> dict:
+def text_shards(valid_path: str | Path, shard_rows: int):
+    """The text column in shards of exactly shard_rows rows (the last may be shorter): fixed
+    boundaries, so rows appended to the input leave every earlier shard as it was."""
+    buffer: list[str] = []
+    for batch in pq.ParquetFile(valid_path).iter_batches(batch_size=shard_rows, columns=["text"]):
+        buffer.extend(batch.column(0).to_pylist())
+        while len(buffer) >= shard_rows:
+            yield buffer[:shard_rows]
+            buffer = buffer[shard_rows:]
+    if buffer:
+        yield buffer
+
+
+def shard_key(texts: list[str], split, dedup: bool) -> str:
+    """Content key of a shard's pass-1 result: its texts, the split settings and the code."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps([split.seed, split.val_fraction, split.test_fraction, dedup, CODE]).encode())
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _load_shard(folder: Path) -> tuple[np.ndarray, np.ndarray, Counter]:
+    counts = Counter(json.loads((folder / "counts.json").read_text()))
+    return np.load(folder / "digests.npy"), np.load(folder / "splits.npy"), counts
+
+
+def _save_shard(folder: Path, digest: np.ndarray, shard_split: np.ndarray, counts: Counter) -> None:
+    np.save(folder / "digests.npy", digest)
+    np.save(folder / "splits.npy", shard_split)
+    (folder / "counts.json").write_text(json.dumps(counts, ensure_ascii=False))
+
+
+def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess, split, dedup: bool = True,
+                     shard_cache: str | Path | None = None) -> dict:
     """valid.parquet -> tokens.parquet (row, label, split, length, ids), vocab.json, split.json.
 
+    shard_cache: a folder of pass-1 results keyed by each shard's content; shards found there
+    are not tokenized again (new data appended to an input re-tokenizes only the new shards).
     dedup=False tokenizes every row, repeats included (same result, slower: for benchmarks)."""
     out_dir = Path(out_dir)
-    source = pq.ParquetFile(valid_path)
-    n = source.metadata.num_rows
-    shard_dir = out_dir / "shards"
-    shard_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n = pq.ParquetFile(valid_path).metadata.num_rows
+    shard_root = Path(shard_cache) if shard_cache else out_dir / "shards"
+    shard_root.mkdir(parents=True, exist_ok=True)
     paths: list[str] = []
 
-    runner = _Runner(preprocess.workers, -(-n // preprocess.shard_rows))
-    # as many shards as fit shard_rows, rounded up to a multiple of the workers: no worker idles
-    # through the last round (5 shards on 2 workers would leave one idle for a third of the time)
-    rounds = -(-n // (preprocess.shard_rows * runner.workers))
-    shard_rows = max(1, -(-n // (rounds * runner.workers))) if n else preprocess.shard_rows
+    keys = [shard_key(texts, split, dedup) for texts in text_shards(valid_path, preprocess.shard_rows)]
+    todo = [i for i, k in enumerate(keys) if not (shard_root / k / DONE).is_file()]
+    runner = _Runner(preprocess.workers, max(1, len(todo)))
 
-    def shards():
-        for i, batch in enumerate(source.iter_batches(batch_size=shard_rows, columns=["text"])):
-            paths.append(str(shard_dir / f"tokens-{i:05d}.parquet"))
-            yield batch.column(0).to_pylist(), paths[-1], split, dedup
+    def fresh():
+        wanted = set(todo)
+        for i, texts in enumerate(text_shards(valid_path, preprocess.shard_rows)):
+            if i in wanted:
+                tmp = Path(tempfile.mkdtemp(prefix=f".{keys[i]}.", dir=shard_root))
+                yield texts, str(tmp / "tokens.parquet"), split, dedup
 
     try:
         counts: Counter = Counter()
+        results: dict[int, tuple] = {}
+        for i, (digest, shard_split, shard_counts) in zip(todo, runner.imap(tokenize_shard, fresh())):
+            tmp = next(shard_root.glob(f".{keys[i]}.*"))
+            _save_shard(tmp, digest, shard_split, shard_counts)
+            (tmp / DONE).write_text("ok\n")
+            shutil.rmtree(shard_root / keys[i], ignore_errors=True)
+            os.rename(tmp, shard_root / keys[i])
+            results[i] = (digest, shard_split, shard_counts)
         digests, split_ids = [], []
-        for digest, shard_split, shard_counts in runner.imap(tokenize_shard, shards()):
+        for i, key in enumerate(keys):
+            digest, shard_split, shard_counts = results.pop(i) if i in results else _load_shard(shard_root / key)
+            paths.append(str(shard_root / key / "tokens.parquet"))
             digests.append(digest)
             split_ids.append(shard_split)
             counts.update(shard_counts)
@@ -128,7 +183,8 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess, sp
                   "method": "seeded hash of the review's tokens: duplicates share a split"}
     (out_dir / "split.json").write_text(json.dumps(split_info, indent=2))
     oov = 1.0 - sum(counts[t] for t in itos[2:]) / max(sum(counts.values()), 1)
-    return {"rows": n, "splits": sizes, "vocab_size": len(itos), "duplicate_reviews": int(dup_groups),
+    return {"rows": n, "shards": len(keys), "shards_tokenized": len(todo),
+            "splits": sizes, "vocab_size": len(itos), "duplicate_reviews": int(dup_groups),
             "train_oov_rate": round(oov, 4), "mean_length": float(lengths.mean()) if n else 0.0,
             "truncated": int((lengths >= preprocess.seq_len).sum())}
 
@@ -137,7 +193,8 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess, sp
 def tokenize_reviews_task(valid: str, preprocess: dict, split: dict, out_dir: str, cache_key: str) -> dict:
     from flows.config import PreprocessConfig, SplitConfig
 
-    with staging(out_dir) as tmp:
-        stats = tokenize_reviews(valid, tmp, PreprocessConfig.model_validate(preprocess), SplitConfig.model_validate(split))
+    with staging(out_dir) as tmp:  # shards are cached beside the stage folders, by content
+        stats = tokenize_reviews(valid, tmp, PreprocessConfig.model_validate(preprocess), SplitConfig.model_validate(split),
+                                 shard_cache=Path(out_dir).parent.parent / "token-shards")
     out = Path(out_dir)
     return {**stats, "tokens": str(out / "tokens.parquet"), "vocab": str(out / "vocab.json"), "split": str(out / "split.json")}

@@ -35,12 +35,36 @@ def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, y)
 
 
+def progress_reporter(kind: str, epochs: int, log=None):
+    """A Prefect progress artifact moved after each evaluation (the run page shows how far
+    training is), plus a log line every ~10 % of training. Returns (on_eval, done)."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    artifact = create_progress_artifact(0.0, key=f"{kind}-training-progress", description=f"{kind} training: starting")
+
+    def on_eval(r: dict) -> None:
+        val = "n/a" if r["val_loss"] is None else f"{r['val_loss']:.4f}"
+        text = f"epoch {r['epoch']:g} of {epochs}: train loss {r['train_loss']:.4f}, validation loss {val}"
+        update_progress_artifact(artifact, min(100.0, 100.0 * r["epoch"] / epochs), description=f"{kind} training: {text}")
+        if log and (r["epoch"] <= 1 or round(r["epoch"]) % max(1, epochs // 10) == 0):
+            log.info(text)
+
+    def done(summary: dict) -> None:
+        update_progress_artifact(artifact, 100.0, description=(
+            f"{kind} training: done, best epoch {summary['best_epoch']}"
+            + (" (stopped early)" if summary.get("stopped_early") else "")
+            + (f", resumed from epoch {summary['resumed_from_epoch']}" if summary.get("resumed_from_epoch") else "")))
+
+    return on_eval, done
+
+
 def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: dict, out_dir: Path,
-                     progress: bool = True, checkpoint: Path | None = None) -> dict:
+                     progress: bool = True, checkpoint: Path | None = None, on_eval=None) -> dict:
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(train_cfg["seed"])  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
-    result = fit(model, train, val, bce, TrainConfig(**train_cfg), progress=progress, checkpoint=checkpoint)
+    result = fit(model, train, val, bce, TrainConfig(**train_cfg), progress=progress, checkpoint=checkpoint,
+                 on_eval=on_eval)
     save_file(result.state_dict, str(out_dir / "model.safetensors"))
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
                "parameters": sum(p.numel() for p in model.parameters())}
@@ -50,9 +74,14 @@ def train_classifier(tokens: str, vocab_size: int, model_cfg: dict, train_cfg: d
 
 @cached_task(name="train-lstm")
 def train_classifier_task(tokens: str, vocab_size: int, model: dict, train: dict, out_dir: str, cache_key: str) -> dict:
+    from prefect.logging import get_run_logger
+
     out = Path(out_dir)
+    on_eval, done = progress_reporter("sentiment", train["epochs"], get_run_logger())
     with staging(out_dir) as tmp:  # a killed run resumes from its last epoch's checkpoint
-        summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint_for(out_dir))
+        summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint_for(out_dir),
+                                   on_eval=on_eval)
+    done(summary)
     return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
 
 

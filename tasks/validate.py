@@ -3,8 +3,13 @@ every expectation becomes a row of the validation table shown in the Prefect UI.
 from __future__ import annotations
 
 import copy
+import datetime
 import logging
+import re
+import threading
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -24,6 +29,8 @@ class SuiteOutcome:
     reasons: pd.Series  # indexed like the input frame; "" for rows that pass
     table: list[dict] = field(default_factory=list)
     examples: list[list[str]] = field(default_factory=list)  # each rule's examples, unjoined (for merging)
+    suite: object = None  # the GX ExpectationSuite and its result: what Data Docs render
+    result: object = None  # (of the first chunk only, when validated in chunks)
 
     @property
     def failed(self) -> pd.Series:
@@ -77,7 +84,7 @@ def merge_tables(tables: list[list[dict]], examples: list[list[list[str]]]) -> t
 
 def merge_outcomes(outcomes: list[SuiteOutcome]) -> SuiteOutcome:
     table, examples = merge_tables([o.table for o in outcomes], [o.examples for o in outcomes])
-    return SuiteOutcome(pd.concat([o.reasons for o in outcomes]), table, examples)
+    return SuiteOutcome(pd.concat([o.reasons for o in outcomes]), table, examples, outcomes[0].suite, outcomes[0].result)
 
 
 def _run_once(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutcome:
@@ -93,7 +100,7 @@ def _run_once(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutc
     expectations = []
     for i, r in enumerate(rules):
         exp = copy.copy(r.expectation)
-        exp.meta = {**(exp.meta or {}), "rule_index": i}
+        exp.meta = {**(exp.meta or {}), "rule_index": i, "rule": r.rule}
         expectations.append(exp)
     suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     result = batch.validate(
@@ -120,7 +127,8 @@ def _run_once(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutc
         })
         example_lists.append(examples)
     source.delete_asset(asset.name)
-    return SuiteOutcome(pd.Series(["; ".join(r) for r in reasons], index=df.index, dtype="string"), table, example_lists)
+    return SuiteOutcome(pd.Series(["; ".join(r) for r in reasons], index=df.index, dtype="string"), table, example_lists,
+                        suite, result)
 
 
 def split_quarantine(df: pd.DataFrame, outcome: SuiteOutcome, extra_reasons: pd.Series | None = None):
@@ -131,3 +139,70 @@ def split_quarantine(df: pd.DataFrame, outcome: SuiteOutcome, extra_reasons: pd.
         reasons = (reasons.str.cat(extra_reasons, sep="; ")).str.strip("; ")
     bad = reasons != ""
     return df[~bad].copy(), df[bad].assign(reason=reasons[bad])
+
+
+# ---- GX Data Docs: static HTML of one validation, for people (the report is for programs) ----
+
+_DOCS_LOCK = threading.Lock()  # the docs site, suite and result pass through the one shared context
+_PER_ROW_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query", "partial_unexpected_index_list")
+_DOCS_EXAMPLE_CHARS = 200
+
+
+def _short(value):
+    return value[:_DOCS_EXAMPLE_CHARS] + "..." if isinstance(value, str) and len(value) > _DOCS_EXAMPLE_CHARS else value
+
+
+def _for_docs(result, run_id):
+    """A copy of a suite result without the per-row lists (COMPLETE results hold one entry per
+    failing row: megabytes on a bad batch) and with examples cut short (one review can be
+    megabytes long). The pages show counts and examples only."""
+    out = copy.copy(result)
+    out.meta = {**result.meta, "run_id": run_id, "validation_time": run_id.run_time}  # shown on the page
+    out.results = []
+    for evr in result.results:
+        info = {k: v for k, v in (evr.result or {}).items() if k not in _PER_ROW_KEYS}
+        if "partial_unexpected_list" in info:
+            info["partial_unexpected_list"] = [_short(v) for v in info["partial_unexpected_list"]]
+        if "partial_unexpected_counts" in info:
+            info["partial_unexpected_counts"] = [{**c, "value": _short(c.get("value"))}
+                                                 for c in info["partial_unexpected_counts"]]
+        evr = copy.copy(evr)
+        evr.result = info
+        out.results.append(evr)
+    return out
+
+
+def build_data_docs(outcome: SuiteOutcome, docs_dir: str | Path, run_name: str) -> Path:
+    """Write GX Data Docs (index.html, the suite's page, the validation's page) for one outcome
+    into docs_dir; return the index.html path.
+
+    GX renders docs from its stores: the suite and the result are put into the shared ephemeral
+    context only for the build and taken out after it, so each folder shows its own run."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (ExpectationSuiteIdentifier,
+                                                                            ValidationResultIdentifier)
+
+    docs_dir = Path(docs_dir)
+    ctx = _context()
+    site = f"docs-{uuid.uuid4().hex[:12]}"
+    run_name = re.sub(r"[^\w.,+-]+", "_", run_name)[:100]  # a folder name in the docs
+    run_id = RunIdentifier(run_name=run_name, run_time=datetime.datetime.now(datetime.timezone.utc))
+    key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=outcome.suite.name), run_id, "batch")
+    with _DOCS_LOCK:
+        ctx.add_data_docs_site(site, {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        })
+        ctx.suites.add_or_update(outcome.suite)
+        ctx.validation_results_store.set(key, _for_docs(outcome.result, run_id))
+        try:
+            ctx.build_data_docs(site_names=[site])
+        finally:  # out of the shared context again, even when the build fails
+            ctx.validation_results_store.remove_key(key)
+            ctx.suites.delete(outcome.suite.name)
+            ctx.delete_data_docs_site(site)
+    # GX copies 3.4 MB of tutorial animations along with its styles; no page links to them
+    for gif in (docs_dir / "static" / "images").glob("*.gif"):
+        gif.unlink()
+    return docs_dir / "index.html"

@@ -101,6 +101,7 @@ def test_pipeline_output_does_not_depend_on_chunk_or_shard_size(tmp_path, messy_
 
     one = run("one", 10**6, PreprocessConfig(workers=1, shard_rows=100_000))
     many = run("many", 77, PreprocessConfig(workers=1, shard_rows=100))
-    assert one == many
+    layout = ("shards", "shards_tokenized")
+    assert {k: v for k, v in one.items() if k not in layout} == {k: v for k, v in many.items() if k not in layout}
     assert pq.read_table(tmp_path / "one/tok/tokens.parquet").equals(pq.read_table(tmp_path / "many/tok/tokens.parquet"))
     assert json.loads((tmp_path / "one/tok/vocab.json").read_text()) == json.loads((tmp_path / "many/tok/vocab.json").read_text())

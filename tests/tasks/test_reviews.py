@@ -98,3 +98,44 @@ def test_parquet_with_0_1_labels(tmp_path):
     assert fmt == "parquet" and label_map == {"0": 0, "1": 1}
     accepted, quarantined, _ = validate_reviews(raw, label_map, "r.parquet", LIMITS)
     assert accepted["label"].tolist() == [1, 0] and quarantined["reason"].tolist() == ["empty text"]
+
+
+def test_report_names_the_versioned_suite_and_data_docs_show_the_first_chunk(tmp_path, review_lines):
+    from tasks.reviews import validate_raw, write_raw
+
+    path = _write(tmp_path / "r.ft.txt", ("\n".join(review_lines[:30]) + "\nno label here\n").encode())
+    label_map, _, rows = write_raw(path, INGEST, tmp_path / "raw.parquet", chunk_rows=20)
+    report = validate_raw(tmp_path / "raw.parquet", label_map, "r.ft.txt", LIMITS, tmp_path, chunk_rows=20,
+                          docs_dir=tmp_path / "docs")
+    assert report["suite"] == {"name": "reviews", "version": "reviews-v1"}
+    assert report["data_docs"] == str(tmp_path / "docs" / "index.html")
+    assert report["data_docs_scope"] == "first 20 of 31 rows (the first chunk)"
+    index = (tmp_path / "docs" / "index.html").read_text()
+    assert "reviews-v1" in index and "r.ft.txt" in index
+    assert report["rows"]["quarantined"] == 1  # the counts cover every chunk
+
+
+def test_a_review_of_megabytes_is_quarantined_not_tokenized(review_lines, tmp_path):
+    lines = review_lines[:20] + ["__label__2 " + "word " * 30_000]
+    raw, label_map, _ = read_reviews(_write(tmp_path / "r.txt", "\n".join(lines).encode()), INGEST)
+    _, quarantined, _ = validate_reviews(raw, label_map, "r.txt", ReviewValidationConfig(min_rows_per_class=1,
+                                                                                        max_text_chars=100_000))
+    assert dict(zip(quarantined["row"], quarantined["reason"])) == {21: "text longer than 100000 characters"}
+
+
+def test_csv_bytes_that_are_not_utf8_quarantine_their_row_only(tmp_path):
+    data = b"text,label\ngreat,1\ncaf\xe9 awful,0\nfine,1\n"
+    raw, label_map, _ = read_reviews(_write(tmp_path / "r.csv", data), INGEST)
+    assert raw["text"].tolist() == ["great", "caf\ufffd awful", "fine"]
+    accepted, quarantined, _ = validate_reviews(raw, label_map, "r.csv", LIMITS)
+    assert accepted["row"].tolist() == [1, 3]
+    assert dict(zip(quarantined["row"], quarantined["reason"])) == {2: "undecodable bytes"}
+    assert quarantined["parse_error"].tolist() == ["not valid UTF-8 in column text"]
+
+
+def test_a_pipe_is_refused_before_it_is_opened(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")
+    with pytest.raises(DataError, match="input is not a regular file"):
+        read_reviews(tmp_path / "pipe.txt", INGEST)  # opening it would wait for a writer forever

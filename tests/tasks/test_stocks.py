@@ -231,3 +231,36 @@ def test_a_mostly_bad_batch_is_rejected(tmp_path):
     with pytest.raises(DataError, match="batch rejected") as err:
         validate_prices(read_prices(path))
     assert "3 of 4 rows quarantined" in str(err.value) and "MOSTLY_BAD.csv" in str(err.value)
+
+
+# -- batch-level rules, the suite, Data Docs -------------------------------------------------------
+
+def test_a_ticker_with_too_few_rows_rejects_the_batch_naming_ticker_and_file(tmp_path):
+    short = write(tmp_path / "SHORT.csv", "\n".join([HEADER, *SBUX.read_text().splitlines()[1:6]]) + "\n")
+    both = pd.concat([read_prices(SBUX), read_prices(short)], ignore_index=True)
+    with pytest.raises(DataError, match=r"ticker SHORT \(SHORT.csv\) has 5 accepted rows, fewer than the minimum 30"):
+        validate_prices(both, PriceRules(min_rows_per_ticker=30))
+    _, _, report = validate_prices(both)  # the plain default asks for one row per ticker
+    assert report["rejected"] is None
+
+
+def test_a_file_written_newest_first_is_turned_around(tmp_path):
+    lines = SBUX.read_text().splitlines()
+    path = write(tmp_path / "SBUX.csv", "\n".join([lines[0], *lines[:0:-1]]) + "\n")
+    accepted, quarantined, _ = validate_prices(read_prices(path))
+    assert quarantined.empty and accepted["Date"].is_monotonic_increasing and len(accepted) == 252
+    assert accepted["row"].iloc[0] == 252  # rows keep their line in the file
+
+
+def test_report_names_the_versioned_suite_and_links_data_docs(tmp_path):
+    _, _, report = validate_prices(read_prices(SBUX), docs_dir=tmp_path / "docs")
+    assert report["suite"] == {"name": "prices", "version": "prices-v1"}
+    assert report["data_docs"] == str(tmp_path / "docs" / "index.html")
+    assert "prices-v1" in (tmp_path / "docs" / "index.html").read_text()
+
+
+def test_a_byte_that_is_not_utf8_is_reported_with_its_row_and_column(tmp_path):
+    path = write_bytes(tmp_path / "X.csv", f"{HEADER}\n2020-01-02,1,1,1,1,1,1\n2020-01-03,1,1,1,1\xa0,1,1\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"X.csv, row 2: not UTF-8 text: undecodable byte in column Close") as err:
+        read_prices(path)
+    assert err.value.row == 2

@@ -55,3 +55,20 @@ def test_split_depends_on_seed(tmp_path, review_lines):
     sa = pq.read_table(tmp_path / "a/tokens.parquet").column("split").to_pylist()
     sb = pq.read_table(tmp_path / "b/tokens.parquet").column("split").to_pylist()
     assert sa != sb and a["rows"] == b["rows"] == 300
+
+
+def test_appended_rows_retokenize_only_the_new_shards(tmp_path, review_lines):
+    """Incremental retraining: with a shard cache, rows appended to the input cost only their own
+    shards, and the result is the same as tokenizing everything afresh."""
+    cache, cfg, split = tmp_path / "cache", PreprocessConfig(workers=1, shard_rows=200), SplitConfig()
+    first = tokenize_reviews(_valid(tmp_path, review_lines, n=900, dup=0), tmp_path / "day1", cfg, split, shard_cache=cache)
+    assert (first["shards"], first["shards_tokenized"]) == (5, 5)
+    (tmp_path / "grown").mkdir()
+    grown = _valid(tmp_path / "grown", review_lines, n=1300, dup=0)  # 400 new rows: the 100-row tail shard grows
+    second = tokenize_reviews(grown, tmp_path / "day2", cfg, split, shard_cache=cache)
+    assert (second["shards"], second["shards_tokenized"]) == (7, 3)  # rows 800-1299: shards 5, 6, 7
+    again = tokenize_reviews(grown, tmp_path / "day2-again", cfg, split, shard_cache=cache)
+    assert again["shards_tokenized"] == 0
+    fresh = tokenize_reviews(grown, tmp_path / "fresh", cfg, split)
+    assert pq.read_table(tmp_path / "day2/tokens.parquet").equals(pq.read_table(tmp_path / "fresh/tokens.parquet"))
+    assert (tmp_path / "day2/vocab.json").read_text() == (tmp_path / "fresh/vocab.json").read_text()

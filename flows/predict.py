@@ -1,0 +1,40 @@
+"""Batch prediction flow: new data in, predictions out as Parquet, made by the registry's
+champion (or a named version), each row stamped with the model version."""
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.logging import get_run_logger
+
+from tasks.batch_predict import predict_forecast, predict_sentiment, summary_markdown
+from tasks.fetch import fetch_input, is_url
+
+
+@task(name="predict-batch")
+def predict_batch(kind: str, data: str, registry: str, version: str | None, output: str, text_column: str) -> dict:
+    if kind == "sentiment":
+        return predict_sentiment(data, registry, version, output, text_column)
+    return predict_forecast(data, registry, version, output)
+
+
+@flow(name="batch-prediction")
+def batch_prediction(
+    kind: Literal["sentiment", "forecast"] = "sentiment",
+    data: str = "data/amazon_polarity_head6459.ft.txt.bz2",
+    registry: str | None = None,
+    version: str | None = None,
+    output: str = "outputs/predictions",
+    text_column: str = "text",
+) -> dict:
+    """kind: which model; data: texts (one a line, or a CSV/Parquet column) or price files;
+    registry: default outputs/<kind>/registry; version: default the champion."""
+    registry = registry or f"outputs/{kind}/registry"
+    if is_url(data):
+        data = fetch_input(data, output)
+    result = predict_batch(kind, data, registry, version, output, text_column)
+    create_markdown_artifact(key=f"{kind}-batch-prediction", markdown=summary_markdown(result, registry),
+                             description=f"{result['rows']} predictions by {result['version']}")
+    get_run_logger().info("%d predictions by %s written to %s", result["rows"], result["version"], result["predictions"])
+    return result
