@@ -31,11 +31,11 @@ from tasks.forecast import (combine_validations_task, evaluate_forecast_task, in
 from tasks.gate import gate_forecast_task
 from tasks.monitor import price_drift_task, profile_prices_task, publish_drift
 from tasks.registry import current_champion
-from tasks.publish import FORECAST_KEYS, publish_forecast_task, publish_validation_table
+from tasks.publish import FORECAST_KEYS, publish_data_summary, publish_forecast_task, publish_validation_table
 from tasks.stocks import list_price_files, prices_sha256
 
 from .config import ForecastConfig
-from .sentiment import accept_batch
+from .sentiment import accept_batch, release_line, release_summary
 
 DEFAULT_DATA = "data/SBUX.csv"
 
@@ -109,6 +109,13 @@ def forecast_training(
                           "code": CODE["prepare"]},
                          valid=report["valid"], source=data, prepare=cfg.prepare.model_dump(), split=cfg.split.model_dump())
     prep = prepare.result
+    publish_data_summary("forecast", {
+        "files": len(files), "tickers": len(prep["tickers"]), "rows read": report["rows"]["read"],
+        "rows accepted": report["rows"]["accepted"], "rows quarantined": report["rows"]["quarantined"],
+        "Open not recorded (filled)": report["open_missing"], "zero-volume days (kept)": report["zero_volume"],
+        **{f"{k} windows": v for k, v in prep["windows"].items()},
+        "lookback / horizon (days)": f"{prep['lookback']} / {prep['horizon']}",
+        "tickers left out (too few rows)": ", ".join(prep["skipped"]) or "none"})
     if prep["skipped"]:
         log.warning("tickers left out (too few rows): %s", ", ".join(prep["skipped"]))
     train = run_cached(train_regressor_task, output, "train",
@@ -136,14 +143,7 @@ def forecast_training(
     pooled = lambda name: {k: metrics[name]["overall"][k] for k in FORECAST_KEYS}  # noqa: E731
     stages = {"ingest": ingest, "validate": validate, "profile": profile, "prepare": prepare, "train": train, "evaluate": evaluation}
     summary = {
-        "bundle": published["bundle"],
-        "version": published["version"],
-        "registry": registry,
-        "promoted": decision["promoted"],
-        "champion": decision["champion_after"],
-        "gate": decision["reasons"],
-        "drift": {"flagged": drift.result["flagged"], "checks": drift.result.get("flagged_checks", []),
-                  "against": champion},
+        **release_summary(published, registry, decision, drift.result, champion),
         "metrics": pooled("lstm"),
         "baselines": {name: pooled(name) for name in ("persistence", "moving_average")},
         "by_step": {step: {name: m["mase"] for name, m in v.items()} for step, v in metrics["by_step"].items()},
@@ -158,6 +158,5 @@ def forecast_training(
     log.info("test MASE: LSTM %.3f, persistence %.3f, moving average %.3f; cached stages: %s",
              summary["metrics"]["mase"], summary["baselines"]["persistence"]["mase"],
              summary["baselines"]["moving_average"]["mase"], ", ".join(summary["cached"]) or "none")
-    log.info("%s %s; champion: %s (%s)", published["version"], "promoted" if decision["promoted"] else "not promoted",
-             decision["champion_after"], "; ".join(decision["reasons"]))
+    log.info(release_line(summary))
     return summary

@@ -28,7 +28,7 @@ from tasks.evaluate import evaluate_task, train_baseline_task
 from tasks.gate import gate_sentiment_task
 from tasks.monitor import profile_reviews_task, publish_drift, review_drift_task
 from tasks.registry import current_champion
-from tasks.publish import publish_sentiment_task, publish_validation_table
+from tasks.publish import publish_data_summary, publish_sentiment_task, publish_validation_table
 from tasks.reviews import check_input_file, ingest_reviews, validate_reviews_task
 from tasks.tokenize import tokenize_reviews_task
 from tasks.train import train_classifier_task
@@ -46,6 +46,20 @@ CODE = {
     "evaluate": code_version(tasks.evaluate, tasks.train),
     "profile": code_version(tasks.drift, tasks.monitor, lstm_models.text),
 }
+
+
+def release_summary(published: dict, registry: str, decision: dict, drift: dict, champion: str | None) -> dict:
+    """The registry's answer for the run summary (the CLI's JSON): version, gate, drift."""
+    return {
+        "bundle": published["bundle"], "version": published["version"], "registry": registry,
+        "promoted": decision["promoted"], "champion": decision["champion_after"], "gate": decision["reasons"],
+        "drift": {"flagged": drift["flagged"], "checks": drift.get("flagged_checks", []), "against": champion},
+    }
+
+
+def release_line(summary: dict) -> str:
+    return (f"{summary['version']} {'promoted' if summary['promoted'] else 'not promoted'}; champion: "
+            f"{summary['champion']} ({'; '.join(summary['gate'])})")
 
 
 @task(name="hash-input")
@@ -95,6 +109,12 @@ def sentiment_training(
     tok = tokens.result
     if not tokens.cached:
         log.info("tokenized %d of %d shards (the rest reused from earlier runs)", tok["shards_tokenized"], tok["shards"])
+    publish_data_summary("sentiment", {
+        "rows read": report["rows"]["read"], "rows accepted": report["rows"]["accepted"],
+        "rows quarantined": report["rows"]["quarantined"], **{f"{k} rows": v for k, v in tok["splits"].items()},
+        "duplicate reviews (kept in one split)": tok["duplicate_reviews"], "vocabulary size": tok["vocab_size"],
+        "mean tokens a review": round(tok["mean_length"], 1), f"reviews truncated to {cfg.preprocess.seq_len}": tok["truncated"],
+        "out-of-vocabulary share (train)": tok["train_oov_rate"]})
     profile = run_cached(profile_reviews_task, output, "profile", {"up": tokens.key, "code": CODE["profile"]},
                          valid=report["valid"], tokens=tok["tokens"], vocab=tok["vocab"])
     champion, champion_bundle = current_champion(registry, "sentiment")
@@ -124,14 +144,7 @@ def sentiment_training(
                                    cfg.gate.margin, force)
     stages = {"ingest": ingest, "validate": validate, "tokenize": tokens, "profile": profile, "train": train, "baseline": baseline, "evaluate": evaluation}
     summary = {
-        "bundle": published["bundle"],
-        "version": published["version"],
-        "registry": registry,
-        "promoted": decision["promoted"],
-        "champion": decision["champion_after"],
-        "gate": decision["reasons"],
-        "drift": {"flagged": drift.result["flagged"], "checks": drift.result.get("flagged_checks", []),
-                  "against": champion},
+        **release_summary(published, registry, decision, drift.result, champion),
         "metrics": {k: metrics["lstm"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
         "baseline": {k: metrics["baseline"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
         "rows": report["rows"],
@@ -143,6 +156,5 @@ def sentiment_training(
     }
     log.info("LSTM test accuracy %.4f, TF-IDF + LR %.4f; cached stages: %s", summary["metrics"]["accuracy"],
              summary["baseline"]["accuracy"], ", ".join(summary["cached"]) or "none")
-    log.info("%s %s; champion: %s (%s)", published["version"], "promoted" if decision["promoted"] else "not promoted",
-             decision["champion_after"], "; ".join(decision["reasons"]))
+    log.info(release_line(summary))
     return summary

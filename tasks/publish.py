@@ -256,3 +256,9 @@ def publish_forecast_task(info: dict, weights: str, scalers: str, profile: str, 
                           description="Test-part MASE and sMAPE per ticker")
     publish_bundle_artifacts("forecast", Path(published["bundle"]), list(plots)[:10])  # the rest are in the bundle
     return published
+
+
+def publish_data_summary(kind: str, items: dict) -> None:
+    """What the model learns from, at a glance (rows, splits, vocabulary or windows)."""
+    create_table_artifact(key=f"{kind}-data-summary", table=[{"item": k, "value": fmt(v)} for k, v in items.items()],
+                          description=f"{kind} data: rows, splits and what training sees")
