@@ -33,7 +33,7 @@ WORSE = {**SHARDS, "model": {"embedding_dim": 4, "hidden_size": 4}, "train": {"e
 
 
 def story(stack: PrefectStack, fid: str) -> str:
-    logs = stack.logs(fid, limit=400)
+    logs = stack.logs(fid, limit=200)
     keep = [m.group(1) for m in re.finditer(r"(?m)^\S+ +\d+ [\w.]+: (rows read .*|tokenized .*|LSTM test .*|v\d{4} .*)$", logs)]
     return "\n".join("    " + line for line in keep)
 
