@@ -182,7 +182,7 @@ def build_data_docs(outcome: SuiteOutcome, docs_dir: str | Path, run_name: str) 
     from great_expectations.data_context.types.resource_identifiers import (ExpectationSuiteIdentifier,
                                                                             ValidationResultIdentifier)
 
-    docs_dir = Path(docs_dir)
+    docs_dir = Path(docs_dir).resolve()  # GX wants an absolute base_directory (outputs are often relative)
     ctx = _context()
     site = f"docs-{uuid.uuid4().hex[:12]}"
     run_name = re.sub(r"[^\w.,+-]+", "_", run_name)[:100]  # a folder name in the docs

@@ -1,4 +1,5 @@
 import bz2
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -139,3 +140,14 @@ def test_a_pipe_is_refused_before_it_is_opened(tmp_path):
     os.mkfifo(tmp_path / "pipe.txt")
     with pytest.raises(DataError, match="input is not a regular file"):
         read_reviews(tmp_path / "pipe.txt", INGEST)  # opening it would wait for a writer forever
+
+
+def test_data_docs_build_under_a_relative_output_folder(tmp_path, review_lines, monkeypatch):
+    """`--output outputs/sentiment` is relative; GX needs an absolute docs folder."""
+    from tasks.reviews import validate_raw, write_raw
+
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path / "r.ft.txt", ("\n".join(review_lines[:30]) + "\n").encode())
+    label_map, _, _ = write_raw(path, INGEST, Path("raw.parquet"))
+    report = validate_raw(Path("raw.parquet"), label_map, "r.ft.txt", LIMITS, Path("."), docs_dir=Path("out/docs"))
+    assert (tmp_path / "out" / "docs" / "index.html").is_file() and report["rows"]["accepted"] == 30
