@@ -67,6 +67,13 @@ def run_suite(df: pd.DataFrame, suite_name: str, rules: list[Rule], chunk_rows: 
     return _run_once(df, suite_name, rules)
 
 
+def _plain(value) -> str:
+    """An unexpected value as a reader wants it: (4.0, 4.0078) rather than numpy reprs."""
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_plain(v) for v in value) + ")"
+    return str(value.item() if hasattr(value, "item") else value)
+
+
 def merge_tables(tables: list[list[dict]], examples: list[list[list[str]]]) -> tuple[list[dict], list[list[str]]]:
     """One validation table from the tables of consecutive chunks of a batch (same rules):
     counts add up, a rule succeeds only if it held in every chunk, examples are the first three."""
@@ -116,7 +123,7 @@ def _run_once(df: pd.DataFrame, suite_name: str, rules: list[Rule]) -> SuiteOutc
         idx = [int(d[ROW_ID]) for d in info.get("unexpected_index_list") or [] if ROW_ID in d]
         for i in idx:
             reasons[i].append(rule.rule)
-        examples = [str(v)[:60] for v in (info.get("partial_unexpected_list") or [])[:3]]
+        examples = [_plain(v)[:60] for v in (info.get("partial_unexpected_list") or [])[:3]]
         table.append({
             "expectation": res.expectation_config.type,
             "column": res.expectation_config.kwargs.get("column", ""),
