@@ -54,11 +54,29 @@ def review_drift_task(valid: str, tokens: str, champion_bundle: str | None, out_
     return report
 
 
+MIN_NEW_ROWS = 20  # fewer new days than this say nothing about a distribution
+
+
+def rows_after(prices: pd.DataFrame, reference: dict) -> pd.DataFrame:
+    """The rows newer than the champion's data: each known ticker's rows after its last date in
+    the champion's profile, and every row of a ticker the champion has not seen. Comparing the
+    whole history instead would let years of shared rows dilute a recent change."""
+    last = {t: pd.Timestamp(v["last_date"]) for t, v in reference.get("tickers", {}).items() if v.get("last_date")}
+    cutoff = prices["ticker"].astype(str).map(last)
+    return prices[cutoff.isna() | (pd.to_datetime(prices["Date"]) > cutoff)]
+
+
 @cached_task(name="drift-report")
 def price_drift_task(valid: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
     reference, why = _reference(champion_bundle)
-    report = ({"kind": "series", "flagged": False, "skipped": why} if reference is None
-              else series_drift(reference, series_profile(pd.read_parquet(valid))))
+    if reference is None:
+        report = {"kind": "series", "flagged": False, "skipped": why}
+    else:
+        new = rows_after(pd.read_parquet(valid), reference)
+        report = (series_drift(reference, series_profile(new)) if len(new) >= MIN_NEW_ROWS else
+                  {"kind": "series", "flagged": False,
+                   "skipped": f"{len(new)} rows newer than the champion's data (fewer than {MIN_NEW_ROWS})"})
+        report["current_rows_selected"] = int(len(new))
     _write(out_dir, "drift.json", report)
     return report
 

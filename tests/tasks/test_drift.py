@@ -258,3 +258,17 @@ def test_thresholds_defaults_overrides_and_unknown_names(sbux):
         drift_thresholds({"psi_limit": 1})
     with pytest.raises(ValueError, match="Volume"):
         series_profile(sbux.drop(columns="Volume"))
+
+
+def test_price_drift_compares_only_rows_newer_than_the_champions_data():
+    from tasks.drift import series_profile
+    from tasks.monitor import rows_after
+    from tasks.stocks import read_prices
+
+    prices = read_prices(SBUX).sort_values("Date")
+    old, new = prices.iloc[:-60], prices.iloc[-60:]
+    reference = series_profile(old)
+    selected = rows_after(prices, reference)
+    assert len(selected) == 60 and selected["Date"].min() == new["Date"].min()
+    other = prices.assign(ticker="NEWCO")  # a ticker the champion never saw: all its rows are new
+    assert len(rows_after(other, reference)) == len(prices)
