@@ -32,6 +32,8 @@ app.add_typer(forecast_app, name="forecast")
 DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
 RegistryOpt = typer.Option(None, "--registry", help="Model registry: a folder or fsspec URL (default <output>/registry).")
 VersionOpt = typer.Option(None, "--version", help="Registry version to use (default: the champion).")
+ForceOpt = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no.")
+JsonOpt = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line.")
 
 
 class _NoTracebacks(logging.Filter):
@@ -97,27 +99,25 @@ def run_training(kind: str, preflight, data: str, config: str | None, output: Pa
     return run_guarded(go, debug)
 
 
-def _gate_lines(summary: dict) -> None:
+def _finish(summary: dict, as_json: bool) -> None:
+    """The end of both train summaries: cache use, the gate's answer, the JSON line."""
+    typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
     verdict = "promoted to champion" if summary["promoted"] else f"not promoted; champion {summary['champion'] or 'unset'}"
     typer.echo(f"  version        {summary['version']} in {summary['registry']}: {verdict}")
     for reason in summary["gate"]:
         typer.echo(f"    - {reason}")
+    if as_json:
+        typer.echo(json.dumps(summary))
 
 
-def resolve_bundle(kind: str, bundle: Path | None, registry: str | None, version: str | None) -> tuple[Path, str | None]:
+def resolve_bundle(kind: str, bundle: Path | None, registry: str | None, version: str | None) -> Path:
     """The bundle to predict with: --bundle as given, else a registry version (default: the
     champion) of `--registry` (default outputs/<kind>/registry)."""
-    from tasks.registry import Registry, RegistryError
+    from tasks.registry import Registry
 
     if bundle is not None:
-        return bundle, None
-    reg = Registry(registry or f"outputs/{kind}/registry")
-    if version is None:
-        pointer = reg.champion(kind)
-        if pointer is None:
-            raise RegistryError(f"{reg.root}: no {kind} champion yet (train one, or pass --bundle or --version)")
-        version = pointer["version"]
-    return reg.local_path(kind, version), version
+        return bundle
+    return Registry(registry or f"outputs/{kind}/registry").resolve(kind, version)[1]
 
 
 def _summary_line(label: str, m: dict) -> str:
@@ -130,8 +130,8 @@ def sentiment_train(
     config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article."),
     output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and bundles."),
     registry: Optional[str] = RegistryOpt,
-    force: bool = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line."),
+    force: bool = ForceOpt,
+    as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
     """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
@@ -144,10 +144,7 @@ def sentiment_train(
     typer.echo(f"  rows           read {r['read']}, accepted {r['accepted']}, quarantined {r['quarantined']}")
     typer.echo(_summary_line("LSTM", summary["metrics"]))
     typer.echo(_summary_line("TF-IDF + LR", summary["baseline"]))
-    typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
-    _gate_lines(summary)
-    if as_json:
-        typer.echo(json.dumps(summary))
+    _finish(summary, as_json)
 
 
 @sentiment_app.command("predict")
@@ -163,7 +160,7 @@ def sentiment_predict(
     from tasks.errors import DataError
 
     def go():
-        predictor = SentimentPredictor.load(resolve_bundle("sentiment", bundle, registry, version)[0])
+        predictor = SentimentPredictor.load(resolve_bundle("sentiment", bundle, registry, version))
         if str(input) == "-":
             lines = sys.stdin.read().splitlines()
         else:
@@ -190,8 +187,8 @@ def forecast_train(
     config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article, multi."),
     output: Path = typer.Option(Path("outputs/forecast"), "--output", help="Folder for stage outputs and bundles."),
     registry: Optional[str] = RegistryOpt,
-    force: bool = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line."),
+    force: bool = ForceOpt,
+    as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
     """Run the forecast flow: ingest, validate, prepare windows, train, evaluate, publish."""
@@ -208,10 +205,7 @@ def forecast_train(
     typer.echo(_forecast_line("LSTM", summary["metrics"]))
     typer.echo(_forecast_line("persistence", summary["baselines"]["persistence"]))
     typer.echo(_forecast_line("moving average", summary["baselines"]["moving_average"]))
-    typer.echo(f"  cached stages  {', '.join(summary['cached']) or 'none'}   ({summary['seconds']:.1f} s)")
-    _gate_lines(summary)
-    if as_json:
-        typer.echo(json.dumps(summary))
+    _finish(summary, as_json)
 
 
 @forecast_app.command("predict")
@@ -229,7 +223,7 @@ def forecast_predict(
     from tasks.stocks import history_for_forecast, read_prices
 
     def go():
-        predictor = ForecastPredictor.load(resolve_bundle("forecast", bundle, registry, version)[0])
+        predictor = ForecastPredictor.load(resolve_bundle("forecast", bundle, registry, version))
         histories = history_for_forecast(read_prices(data), predictor.features, predictor.lookback, predictor.open_fill)
         for ticker, rows in histories.items():
             try:

@@ -24,7 +24,6 @@ import tasks.forecast
 import tasks.monitor
 import tasks.stocks
 import tasks.validate
-from tasks.fetch import fetch_input, is_url
 from tasks.caching import StageRun, code_version, json_sha256, run_cached
 from tasks.forecast import (combine_validations_task, evaluate_forecast_task, ingest_prices_task, prepare_windows_task,
                             train_regressor_task, validate_prices_task)
@@ -35,7 +34,7 @@ from tasks.publish import FORECAST_KEYS, publish_data_summary, publish_forecast_
 from tasks.stocks import list_price_files, prices_sha256
 
 from .config import ForecastConfig
-from .sentiment import accept_batch, release_line, release_summary
+from .sentiment import accept_batch, release_line, release_summary, run_inputs
 
 DEFAULT_DATA = "data/SBUX.csv"
 
@@ -64,9 +63,7 @@ def forecast_training(
     """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
     force: promote the candidate to champion even when the gate says no."""
     log = get_run_logger()
-    registry = registry or f"{output}/registry"
-    if is_url(data):  # downloaded once (retried with backoff), then kept as the raw input of record
-        data = fetch_input(data, output)
+    data, registry = run_inputs(data, output, registry)
     t0 = time.perf_counter()
     cfg = config
     files = hash_prices(data)

@@ -48,6 +48,12 @@ CODE = {
 }
 
 
+def run_inputs(data: str, output: str, registry: str | None) -> tuple[str, str]:
+    """(local input, registry root) of a training run: a URL is downloaded once (retried with
+    backoff) and kept as the raw input of record; the registry defaults to <output>/registry."""
+    return (fetch_input(data, output) if is_url(data) else data), registry or f"{output}/registry"
+
+
 def release_summary(published: dict, registry: str, decision: dict, drift: dict, champion: str | None) -> dict:
     """The registry's answer for the run summary (the CLI's JSON): version, gate, drift."""
     return {
@@ -83,9 +89,7 @@ def sentiment_training(
     """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
     force: promote the candidate to champion even when the gate says no."""
     log = get_run_logger()
-    registry = registry or f"{output}/registry"
-    if is_url(data):  # downloaded once (retried with backoff), then kept as the raw input of record
-        data = fetch_input(data, output)
+    data, registry = run_inputs(data, output, registry)
     t0 = time.perf_counter()
     cfg = config
     sha = hash_input(data)

@@ -13,19 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import DataError
-from .registry import Registry, RegistryError
+from .registry import Registry
 
 CHUNK = 20_000
-
-
-def resolve_version(registry: str, kind: str, version: str | None) -> tuple[str, Path]:
-    reg = Registry(registry)
-    if version is None:
-        pointer = reg.champion(kind)
-        if pointer is None:
-            raise RegistryError(f"{registry}: no {kind} champion yet (train one, or name a version)")
-        version = pointer["version"]
-    return version, reg.local_path(kind, version)
 
 
 def iter_texts(path: str | Path, text_column: str = "text"):
@@ -68,7 +58,7 @@ def _target(output: str | Path, kind: str, version: str) -> Path:
 def predict_sentiment(data: str, registry: str, version: str | None, output: str, text_column: str = "text") -> dict:
     from lstm_models.predict import SentimentPredictor
 
-    version, bundle = resolve_version(registry, "sentiment", version)
+    version, bundle = Registry(registry).resolve("sentiment", version)
     predictor = SentimentPredictor.load(bundle)
     target, rows, positive = _target(output, "sentiment", version), 0, 0
     tmp = target.with_name(f".{target.name}.tmp")
@@ -100,7 +90,7 @@ def predict_forecast(data: str, registry: str, version: str | None, output: str)
 
     from .stocks import history_for_forecast, read_prices
 
-    version, bundle = resolve_version(registry, "forecast", version)
+    version, bundle = Registry(registry).resolve("forecast", version)
     predictor = ForecastPredictor.load(bundle)
     lines = []
     for ticker, rows in history_for_forecast(read_prices(data), predictor.features, predictor.lookback,

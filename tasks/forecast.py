@@ -36,6 +36,7 @@ from .caching import cached_task, checkpoint_for, staging
 from .errors import DataError
 from .evaluate import plot_history
 from .stocks import PriceRules, read_prices, validate_prices
+from .validate import merge_tables
 
 SPLITS = ("train", "val", "test")
 BASELINES = ("persistence", "moving_average")
@@ -400,26 +401,6 @@ def score_bundle(bundle: str | Path, valid: str, windows: str, series: str, pred
 
 # -- many price files: validated one by one (cached per file), then combined ---------------------
 
-def merge_tables(tables: list[list[dict]]) -> list[dict]:
-    """One validation table from several files' tables: counts add up, success only if every
-    file passed, a few examples from each."""
-    merged: dict[tuple, dict] = {}
-    for table in tables:
-        for row in table:
-            key = (row.get("expectation"), row.get("column"), row.get("rule"))
-            if key not in merged:
-                merged[key] = dict(row)
-                continue
-            m = merged[key]
-            m["success"] = bool(m["success"]) and bool(row["success"])
-            for k, v in row.items():
-                if k not in ("success",) and isinstance(v, (int, float)) and not isinstance(v, bool):
-                    m[k] = (m.get(k) or 0) + v
-            if row.get("examples") and isinstance(row["examples"], str):
-                m["examples"] = "; ".join(x for x in (m.get("examples"), row["examples"]) if x)[:300]
-    return list(merged.values())
-
-
 def combine_validations(reports: list[dict], source: str, out_dir: Path) -> dict:
     """The per-file validation results as one batch: valid/quarantine Parquet concatenated,
     counts summed (read = accepted + quarantined still holds), any file's batch-level
@@ -434,7 +415,10 @@ def combine_validations(reports: list[dict], source: str, out_dir: Path) -> dict
             reasons[why] = reasons.get(why, 0) + n
     report = {
         "source": str(source), "suite": reports[0].get("suite"), "rows": rows, "files": len(reports),
-        "expectations": merge_tables([r["expectations"] for r in reports]),
+        # each file's examples count as one, so the table shows those of the first files that failed
+        "expectations": merge_tables([r["expectations"] for r in reports],
+                                     [[[row["examples"]] if row["examples"] else [] for row in r["expectations"]]
+                                      for r in reports])[0],
         "rejected": "; ".join(r["rejected"] for r in reports if r.get("rejected")) or None,
         "open_missing": sum(r.get("open_missing", 0) for r in reports),
         "zero_volume": sum(r.get("zero_volume", 0) for r in reports),

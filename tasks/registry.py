@@ -58,20 +58,21 @@ class Registry:
         return path if self.local else self.fs.unstrip_protocol(path)
 
     # -- versions ---------------------------------------------------------------------------
-    def versions(self, kind: str) -> list[str]:
-        """Complete versions, oldest first."""
+    def _names(self, kind: str) -> list[str]:
+        """Version-shaped folder names, complete or not (staging folders excluded)."""
         folder = f"{self._kind(kind)}/versions"
         if not self.fs.exists(folder):
             return []
-        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)]
-        done = [n for n in names if _VERSION.match(n) and self.fs.exists(f"{folder}/{n}/{COMPLETE}")]
+        return [n for p in self.fs.ls(folder, detail=False) if _VERSION.match(n := p.rstrip("/").rsplit("/", 1)[-1])]
+
+    def versions(self, kind: str) -> list[str]:
+        """Complete versions, oldest first."""
+        folder = f"{self._kind(kind)}/versions"
+        done = [n for n in self._names(kind) if self.fs.exists(f"{folder}/{n}/{COMPLETE}")]
         return sorted(done, key=lambda n: (int(_VERSION.match(n).group(1)), n))
 
     def _next_number(self, kind: str) -> int:
-        folder = f"{self._kind(kind)}/versions"
-        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(folder, detail=False)] if self.fs.exists(folder) else []
-        numbers = [int(m.group(1)) for n in names if (m := _VERSION.match(n))]
-        return max(numbers, default=0) + 1
+        return max((int(_VERSION.match(n).group(1)) for n in self._names(kind)), default=0) + 1
 
     def info(self, kind: str, version: str) -> dict:
         return self.read_json(kind, version, VERSION_FILE)
@@ -148,6 +149,15 @@ class Registry:
             os.rename(tmp, cache)
         return cache
 
+    def resolve(self, kind: str, version: str | None = None) -> tuple[str, Path]:
+        """(version, local folder) of a named version, or of the champion when none is named."""
+        if version is None:
+            pointer = self.champion(kind)
+            if pointer is None:
+                raise RegistryError(f"{self.root}: no {kind} champion yet (train one, or name a version)")
+            version = pointer["version"]
+        return version, self.local_path(kind, version)
+
     # -- champion ---------------------------------------------------------------------------
     def champion(self, kind: str) -> dict | None:
         path = f"{self._kind(kind)}/champion.json"
@@ -206,7 +216,7 @@ class Registry:
 def current_champion(root: str, kind: str) -> tuple[str | None, str | None]:
     """(champion version, a local folder holding it), or (None, None) before the first promotion."""
     reg = Registry(root)
-    pointer = reg.champion(kind)
-    if pointer is None:
+    if reg.champion(kind) is None:
         return None, None
-    return pointer["version"], str(reg.local_path(kind, pointer["version"]))
+    version, path = reg.resolve(kind)
+    return version, str(path)

@@ -85,11 +85,12 @@ def runs(deployed, tmp_path_factory):
     lines = bz2.open(ROOT / "data" / "amazon_polarity_head6459.ft.txt.bz2", "rt", encoding="utf-8").read().splitlines()
     reviews.write_text("\n".join(lines[:600]) + "\n", encoding="utf-8")
 
-    triggered = {"sentiment": deployed.run_deployment(SENTIMENT, {
-        "data": str(reviews), "output": str(work / "sentiment"), "config": SENTIMENT_CONFIG})}
-    if "forecast-nightly" in declared_deployments():
-        triggered["forecast"] = deployed.run_deployment(FORECAST, {
-            "data": str(ROOT / "data" / "SBUX.csv"), "output": str(work / "forecast"), "config": FORECAST_CONFIG})
+    triggered = {
+        "sentiment": deployed.run_deployment(SENTIMENT, {
+            "data": str(reviews), "output": str(work / "sentiment"), "config": SENTIMENT_CONFIG}),
+        "forecast": deployed.run_deployment(FORECAST, {
+            "data": str(ROOT / "data" / "SBUX.csv"), "output": str(work / "forecast"), "config": FORECAST_CONFIG}),
+    }
     finished = deployed.wait_for(list(triggered.values()), timeout=360)
     return {name: finished[fid] for name, fid in triggered.items()}, work
 
@@ -136,8 +137,6 @@ def test_sentiment_deployment_run_completes_on_the_worker_with_its_artifacts(dep
 
 def test_forecast_deployment_run_completes_on_the_worker_with_its_artifacts(deployed, runs):
     finished, work = runs
-    if "forecast" not in finished:
-        pytest.skip("prefect.yaml declares no forecast-nightly deployment")
     run = finished["forecast"]
     assert_completed(deployed, run)
     assert run["parameters"]["config"]["prepare"]["lookback"] == 10
