@@ -38,27 +38,33 @@ def write_input(path: Path, n: int) -> int:
 
 def run_stages(src: str, work: str, workers: int) -> None:
     """The child: the three stages, each from its file, as the flow runs them."""
-    from flows.config import PreprocessConfig, ReviewIngestConfig, ReviewValidationConfig, SplitConfig
-    from tasks.reviews import ingest_reviews, validate_reviews_task
-    from tasks.tokenize import tokenize_reviews_task
+    from tasks.sentiment.config import (
+        PreprocessConfig,
+        ReviewIngestConfig,
+        ReviewValidationConfig,
+        SplitConfig,
+    )
+    from tasks.sentiment.ingest import ingest_reviews
+    from tasks.sentiment.tokenize import tokenize_reviews_task
+    from tasks.sentiment.validate import validate_reviews_task
 
     def peak() -> str:
         return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
 
     work = Path(work)
     t0 = time.perf_counter()
-    ingest = ingest_reviews.fn(source=src, source_sha256="bench", ingest=ReviewIngestConfig().model_dump(),
+    ingest = ingest_reviews.fn(source=src, source_sha256="bench", ingest=ReviewIngestConfig(),
                                out_dir=str(work / "ingest"), cache_key="bench")
     print(f"ingest    {time.perf_counter() - t0:7.1f} s  {ingest['rows']} rows        main process peak so far {peak()}", flush=True)
     t0 = time.perf_counter()
     report = validate_reviews_task.fn(raw=ingest["raw"], label_map=ingest["label_map"], source=src,
-                                      validation=ReviewValidationConfig().model_dump(), out_dir=str(work / "validate"),
+                                      validation=ReviewValidationConfig(), out_dir=str(work / "validate"),
                                       cache_key="bench")
     print(f"validate  {time.perf_counter() - t0:7.1f} s  {report['rows']['accepted']} accepted  main process peak so far {peak()}",
           flush=True)
     t0 = time.perf_counter()
-    tok = tokenize_reviews_task.fn(valid=report["valid"], preprocess=PreprocessConfig(workers=workers).model_dump(),
-                                   split=SplitConfig().model_dump(), out_dir=str(work / "tokenize"), cache_key="bench")
+    tok = tokenize_reviews_task.fn(valid=report["valid"], preprocess=PreprocessConfig(workers=workers),
+                                   split=SplitConfig(), out_dir=str(work / "tokenize"), cache_key="bench")
     print(f"tokenize  {time.perf_counter() - t0:7.1f} s  {tok['rows']} rows, vocab {tok['vocab_size']}  "
           f"main process peak so far {peak()}", flush=True)
 

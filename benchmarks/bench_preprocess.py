@@ -32,9 +32,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.config import PreprocessConfig, SplitConfig
 from lstm_models.text import tokenize
-from tasks.tokenize import SPLITS, tokenize_reviews
+from tasks.sentiment.config import PreprocessConfig, SplitConfig
+from tasks.sentiment.tokenize import SPLITS, tokenize_reviews
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "amazon_polarity_head6459.ft.txt.bz2"

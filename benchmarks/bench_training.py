@@ -19,13 +19,14 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from flows.config import SentimentConfig
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
 from lstm_models.training import TrainConfig, fit, predict
-from tasks.reviews import read_reviews, validate_reviews
-from tasks.tokenize import tokenize_reviews
-from tasks.train import load_split
+from tasks.sentiment.config import SentimentConfig
+from tasks.sentiment.ingest import write_raw
+from tasks.sentiment.tokenize import tokenize_reviews
+from tasks.sentiment.train import load_split
+from tasks.sentiment.validate import validate_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "amazon_polarity_head6459.ft.txt.bz2"
@@ -70,9 +71,8 @@ def main() -> None:
     cfg = SentimentConfig()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        raw, label_map, _ = read_reviews(DATA, cfg.ingest)
-        valid, _, _ = validate_reviews(raw, label_map, DATA.name, cfg.validation)
-        valid.to_parquet(tmp / "valid.parquet")
+        label_map, _, _ = write_raw(DATA, cfg.ingest, tmp / "raw.parquet")
+        validate_raw(tmp / "raw.parquet", label_map, DATA.name, cfg.validation, tmp)
         stats = tokenize_reviews(tmp / "valid.parquet", tmp / "tok", cfg.preprocess, cfg.split)
         train, val, test = (load_split(tmp / "tok/tokens.parquet", s) for s in ("train", "val", "test"))
     vocab = stats["vocab_size"]

@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -65,8 +64,8 @@ def fail(message: str) -> None:
 def run_guarded(fn, debug: bool):
     """Run fn; user errors (bad data, config, bundle) become exit code 2 with one clear line."""
     from lstm_models.bundle import BundleError
-    from tasks.errors import PipelineError
-    from tasks.registry import RegistryError
+    from tasks.shared.errors import PipelineError
+    from tasks.shared.registry import RegistryError
 
     try:
         return fn()
@@ -83,8 +82,7 @@ def run_training(kind: str, preflight, data: str, config: str | None, output: Pa
     import importlib
 
     from flows import config as configs
-
-    from tasks.fetch import is_url
+    from tasks.shared.fetch import is_url
 
     def go():
         if not is_url(data):  # a URL is fetched (with retries) inside the flow
@@ -113,7 +111,7 @@ def _finish(summary: dict, as_json: bool) -> None:
 def resolve_bundle(kind: str, bundle: Path | None, registry: str | None, version: str | None) -> Path:
     """The bundle to predict with: --bundle as given, else a registry version (default: the
     champion) of `--registry` (default outputs/<kind>/registry)."""
-    from tasks.registry import Registry
+    from tasks.shared.registry import Registry
 
     if bundle is not None:
         return bundle
@@ -126,18 +124,18 @@ def _summary_line(label: str, m: dict) -> str:
 
 @sentiment_app.command("train")
 def sentiment_train(
-    data: Path = typer.Option(..., "--data", help="Reviews: fastText .txt/.bz2/.gz, CSV or Parquet."),
-    config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article."),
+    data: str = typer.Option(..., "--data", help="Reviews: fastText .txt/.bz2/.gz, CSV or Parquet; a path or a URL."),
+    config: str | None = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article."),
     output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and bundles."),
-    registry: Optional[str] = RegistryOpt,
+    registry: str | None = RegistryOpt,
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
     """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
-    from tasks.reviews import check_input_file
+    from tasks.sentiment.ingest import check_input_file
 
-    summary = run_training("sentiment", check_input_file, str(data), config, output, debug, registry, force)
+    summary = run_training("sentiment", check_input_file, data, config, output, debug, registry, force)
     typer.echo("Sentiment model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r = summary["rows"]
@@ -149,15 +147,15 @@ def sentiment_train(
 
 @sentiment_app.command("predict")
 def sentiment_predict(
-    bundle: Optional[Path] = typer.Option(None, "--bundle", help="A published bundle folder (default: the registry's champion)."),
-    registry: Optional[str] = typer.Option(None, "--registry", help="Model registry (default outputs/sentiment/registry)."),
-    version: Optional[str] = VersionOpt,
+    bundle: Path | None = typer.Option(None, "--bundle", help="A published bundle folder (default: the registry's champion)."),
+    registry: str | None = typer.Option(None, "--registry", help="Model registry (default outputs/sentiment/registry)."),
+    version: str | None = VersionOpt,
     input: Path = typer.Option(..., "--input", help="Text file, one review a line ('-' for stdin); a leading __label__N is ignored."),
     debug: bool = DebugOpt,
 ):
     """Classify each line: one JSON object a line, {"label": 0|1, "probability": p} (1 = positive)."""
     from lstm_models.predict import SentimentPredictor
-    from tasks.errors import DataError
+    from tasks.shared.errors import DataError
 
     def go():
         predictor = SentimentPredictor.load(resolve_bundle("sentiment", bundle, registry, version))
@@ -183,16 +181,16 @@ def _forecast_line(label: str, m: dict) -> str:
 
 @forecast_app.command("train")
 def forecast_train(
-    data: str = typer.Option(..., "--data", help="Prices in the Yahoo layout: a CSV, a .csv.gz, a folder of them or a glob."),
-    config: Optional[str] = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article, multi."),
+    data: str = typer.Option(..., "--data", help="Prices in the Yahoo layout: a CSV, a .csv.gz, a folder of them, a glob or a URL."),
+    config: str | None = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: default, article, multi."),
     output: Path = typer.Option(Path("outputs/forecast"), "--output", help="Folder for stage outputs and bundles."),
-    registry: Optional[str] = RegistryOpt,
+    registry: str | None = RegistryOpt,
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
     """Run the forecast flow: ingest, validate, prepare windows, train, evaluate, publish."""
-    from tasks.stocks import read_prices
+    from tasks.forecast.prices import read_prices
 
     # read_prices: about 1 s for 40 histories
     summary = run_training("forecast", read_prices, data, config, output, debug, registry, force)
@@ -210,17 +208,18 @@ def forecast_train(
 
 @forecast_app.command("predict")
 def forecast_predict(
-    bundle: Optional[Path] = typer.Option(None, "--bundle", help="A published forecast bundle folder (default: the registry's champion)."),
-    registry: Optional[str] = typer.Option(None, "--registry", help="Model registry (default outputs/forecast/registry)."),
-    version: Optional[str] = VersionOpt,
+    bundle: Path | None = typer.Option(None, "--bundle", help="A published forecast bundle folder (default: the registry's champion)."),
+    registry: str | None = typer.Option(None, "--registry", help="Model registry (default outputs/forecast/registry)."),
+    version: str | None = VersionOpt,
     data: str = typer.Option(..., "--data", help="Recent prices (Yahoo layout): a CSV or .csv.gz (a folder or glob: each ticker)."),
     debug: bool = DebugOpt,
 ):
     """Forecast the next `horizon` values after the last row: one JSON object a line,
     {"ticker", "date", "step", "<target>"} with dates on the following business days."""
     from lstm_models.forecaster import ForecastPredictor
-    from tasks.errors import DataError
-    from tasks.stocks import history_for_forecast, read_prices
+    from tasks.forecast.predict import history_for_forecast
+    from tasks.forecast.prices import read_prices
+    from tasks.shared.errors import DataError
 
     def go():
         predictor = ForecastPredictor.load(resolve_bundle("forecast", bundle, registry, version))

@@ -8,8 +8,10 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.logging import get_run_logger
 
-from tasks.batch_predict import predict_forecast, predict_sentiment, summary_markdown
-from tasks.fetch import fetch_input, is_url
+from tasks.forecast.predict import predict_forecast
+from tasks.sentiment.predict import predict_sentiment
+from tasks.shared.batch import summary_markdown
+from tasks.shared.fetch import fetch_input, is_url
 
 
 @task(name="predict-batch")

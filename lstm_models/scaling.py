@@ -83,9 +83,6 @@ class _ColumnScaler:
         x[..., self._log_mask] = np.expm1(x[..., self._log_mask])
         return x
 
-    def fit_transform(self, x) -> np.ndarray:
-        return self.fit(x).transform(x)
-
     def _forward_log(self, x: np.ndarray) -> np.ndarray:
         if not self._log_mask.any():
             return x
@@ -219,14 +216,6 @@ class TickerScalers:
     def __init__(self, scalers: dict[str, Scaler]):
         self.scalers = dict(scalers)
 
-    @classmethod
-    def fit(cls, x, tickers, kind: str = "standard", **kwargs) -> "TickerScalers":
-        """Fit one `make_scaler(kind, **kwargs)` per ticker on its rows of x (training rows only)."""
-        x, tickers = np.asarray(x, dtype=np.float64), np.asarray(tickers)
-        if len(x) != len(tickers):
-            raise ValueError(f"{len(x)} rows but {len(tickers)} ticker labels")
-        return cls({str(t): make_scaler(kind, **kwargs).fit(x[tickers == t]) for t in np.unique(tickers)})
-
     def __getitem__(self, ticker: str) -> Scaler:
         try:
             return self.scalers[ticker]
@@ -238,26 +227,6 @@ class TickerScalers:
 
     def __contains__(self, ticker: str) -> bool:
         return ticker in self.scalers
-
-    def __len__(self) -> int:
-        return len(self.scalers)
-
-    def _apply(self, method: str, x, tickers) -> np.ndarray:
-        x, tickers = np.asarray(x, dtype=np.float64), np.asarray(tickers)
-        if len(x) != len(tickers):
-            raise ValueError(f"{len(x)} rows but {len(tickers)} ticker labels")
-        out = np.empty_like(x)
-        for t in np.unique(tickers):
-            rows = tickers == t
-            out[rows] = getattr(self[str(t)], method)(x[rows])
-        return out
-
-    def transform(self, x, tickers) -> np.ndarray:
-        """Scale each row (first axis) with its ticker's scaler."""
-        return self._apply("transform", x, tickers)
-
-    def inverse_transform(self, x, tickers) -> np.ndarray:
-        return self._apply("inverse_transform", x, tickers)
 
     def to_dict(self) -> dict:
         return {"per_ticker": {t: s.to_dict() for t, s in sorted(self.scalers.items())}}

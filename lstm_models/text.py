@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Iterable
 
 from nltk.tokenize import NLTKWordTokenizer
 
@@ -49,13 +48,6 @@ def build_vocab(counts: Counter, min_count: int = 2, max_size: int | None = None
     if max_size is not None:
         kept = kept[: max(0, max_size - 2)]
     return [PAD, UNK, *kept]
-
-
-def count_tokens(token_lists: Iterable[list[str]]) -> Counter:
-    counts: Counter = Counter()
-    for tokens in token_lists:
-        counts.update(tokens)
-    return counts
 
 
 def encode(tokens: list[str], index: dict[str, int], seq_len: int) -> list[int]:

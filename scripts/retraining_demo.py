@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "scripts"))
 from prefect_stack import PrefectStack  # noqa: E402
 
 SHARDS = {"preprocess": {"shard_rows": 2000}}  # 6,000 reviews = 3 full shards; the 459 new ones make a 4th

@@ -8,7 +8,7 @@
 `./dev.sh screenshot [options]` installs Chromium (apt) when it is missing, then runs this.
 The page is the UI route /v2/runs/flow-run/<id>?tab=Artifacts of the server behind --api-url
 (the v2 UI's base is read from the server's /ui-settings).
---demo starts a throwaway Prefect server with the UI (tests/e2e/prefect_stack.py), trains the
+--demo starts a throwaway Prefect server with the UI (scripts/prefect_stack.py), trains the
 sentiment flow on 600 bundled reviews with a tiny config against it, screenshots that run, and
 stops the server.
 """
@@ -92,8 +92,7 @@ def screenshot(api_url: str, flow_run_id: str, output: Path, tab: str = "Artifac
 
 
 def demo(output: Path, wait_ms: int, window: str) -> Path:
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from prefect_stack import PrefectStack
+    from prefect_stack import PrefectStack  # beside this script
 
     with tempfile.TemporaryDirectory(prefix="ui-demo-") as tmp:
         tmp = Path(tmp)

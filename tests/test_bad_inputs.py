@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from flows.config import ForecastConfig, SentimentConfig, load_config
-from tasks.errors import ConfigError, DataError, PipelineError
+from tasks.shared.errors import ConfigError, DataError, PipelineError
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 REPO = HERE.parents[1]
@@ -55,29 +55,32 @@ def case_input(case: dict, tmp_path: Path) -> Path:
 
 def run_reviews(path: Path, out: Path) -> dict:
     """What flows/sentiment.py runs before tokenizing (the stage functions without the cache)."""
-    from flows.sentiment import accept_batch, hash_input
-    from tasks.reviews import ingest_reviews, validate_reviews_task
+    from flows.common import accept_batch
+    from flows.sentiment import hash_input
+    from tasks.sentiment.ingest import ingest_reviews
+    from tasks.sentiment.validate import validate_reviews_task
 
     cfg = SentimentConfig()
     sha = hash_input.fn(str(path))
-    ingest = ingest_reviews.fn(source=str(path), source_sha256=sha, ingest=cfg.ingest.model_dump(),
+    ingest = ingest_reviews.fn(source=str(path), source_sha256=sha, ingest=cfg.ingest,
                                out_dir=str(out / "ingest"), cache_key="-")
     report = validate_reviews_task.fn(raw=ingest["raw"], label_map=ingest["label_map"], source=str(path),
-                                      validation=cfg.validation.model_dump(), out_dir=str(out / "validate"), cache_key="-")
+                                      validation=cfg.validation, out_dir=str(out / "validate"), cache_key="-")
     accept_batch.fn(report, str(path))
     return report
 
 
 def run_prices(path: Path, out: Path) -> dict:
     """What flows/forecast.py runs before preparing windows."""
+    from flows.common import accept_batch
     from flows.forecast import hash_prices
-    from flows.sentiment import accept_batch
-    from tasks.forecast import ingest_prices_task, validate_prices_task
+    from tasks.forecast.ingest import ingest_prices_task
+    from tasks.forecast.validate import validate_prices_task
 
     cfg = ForecastConfig()
     sha = hash_prices.fn(str(path))
     ingest = ingest_prices_task.fn(source=str(path), source_sha256=sha, out_dir=str(out / "ingest"), cache_key="-")
-    report = validate_prices_task.fn(prices=ingest["prices"], source=str(path), validation=cfg.validation.model_dump(),
+    report = validate_prices_task.fn(prices=ingest["prices"], source=str(path), validation=cfg.validation,
                                      out_dir=str(out / "validate"), cache_key="-")
     accept_batch.fn(report, str(path))
     return report

@@ -39,6 +39,7 @@ def trained(prefect_api, tmp_path_factory):
     return work, result
 
 
+@pytest.mark.slow
 def test_train_json_is_the_last_stdout_line(trained):
     _, result = trained
     lines = result.stdout.strip().splitlines()
@@ -50,6 +51,7 @@ def test_train_json_is_the_last_stdout_line(trained):
     assert Path(summary["bundle"]).is_dir()
 
 
+@pytest.mark.slow
 def test_predict_prints_the_next_horizon_values_on_the_following_business_days(trained, prefect_api):
     _, result = trained
     bundle = json.loads(result.stdout.strip().splitlines()[-1])["bundle"]
@@ -62,6 +64,7 @@ def test_predict_prints_the_next_horizon_values_on_the_following_business_days(t
     assert all(r["volume"] > 0 for r in rows)
 
 
+@pytest.mark.slow
 def test_predict_imports_no_prefect(trained):
     _, result = trained
     bundle = json.loads(result.stdout.strip().splitlines()[-1])["bundle"]
@@ -87,6 +90,7 @@ def test_bad_training_input_exits_2_with_one_line_and_no_traceback(prefect_api, 
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {path}: {rule}")
 
 
+@pytest.mark.slow
 def test_predict_with_a_bad_recent_row_names_file_row_and_rule(trained, prefect_api, tmp_path):
     _, result = trained
     bundle = json.loads(result.stdout.strip().splitlines()[-1])["bundle"]
@@ -103,3 +107,17 @@ def test_predict_with_a_bad_recent_row_names_file_row_and_rule(trained, prefect_
 def test_predict_from_a_folder_that_is_not_a_bundle_exits_2(prefect_api, tmp_path):
     out = run(["forecast", "predict", "--bundle", str(tmp_path), "--data", str(SBUX)], prefect_api)
     assert out.returncode == 2 and "not a bundle" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_train_reads_prices_from_a_url(prefect_api, tmp_path, http_folder):
+    served, base_url = http_folder
+    (served / "SBUX.csv").write_bytes(SBUX.read_bytes())
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    result = run(["forecast", "train", "--data", f"{base_url}/SBUX.csv", "--config", str(config), "--output",
+                  str(tmp_path / "out"), "--json"], prefect_api)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["rows"] == {"read": 252, "accepted": 252, "quarantined": 0} and summary["tickers"] == 1
+    assert (next((tmp_path / "out" / "downloads").glob("*/SBUX.csv"))).read_bytes() == SBUX.read_bytes()

@@ -24,16 +24,20 @@ def tiny_config(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_api, tiny_config, tmp_path_factory, review_lines):
+def trained(prefect_api, tiny_config, tmp_path_factory, review_lines, http_folder):
+    """A model trained from reviews given as a URL (served on loopback), as the README promises."""
     work = tmp_path_factory.mktemp("cli")
-    data = work / "reviews.ft.txt"
-    data.write_text("\n".join(review_lines[:400]) + "\n")
-    proc = run_cli(["sentiment", "train", "--data", str(data), "--config", str(tiny_config),
+    served, base_url = http_folder
+    (served / "reviews.ft.txt").write_text("\n".join(review_lines[:400]) + "\n")
+    proc = run_cli(["sentiment", "train", "--data", f"{base_url}/reviews.ft.txt", "--config", str(tiny_config),
                     "--output", str(work / "out"), "--json"], prefect_api)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    downloaded = list((work / "out" / "downloads").glob("*/reviews.ft.txt"))  # kept as the raw input of record
+    assert len(downloaded) == 1 and downloaded[0].read_text() == (served / "reviews.ft.txt").read_text()
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc
 
 
+@pytest.mark.slow
 def test_train_json_is_the_last_stdout_line_with_the_contract_keys(trained):
     summary, proc = trained
     assert {"bundle", "metrics", "baseline", "rows"} <= set(summary)
@@ -44,6 +48,7 @@ def test_train_json_is_the_last_stdout_line_with_the_contract_keys(trained):
     assert Path(summary["bundle"], "weights.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_predict_writes_one_json_object_per_text_line(trained, prefect_api, tmp_path):
     summary, _ = trained
     inp = tmp_path / "in.txt"

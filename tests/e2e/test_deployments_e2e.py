@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import bz2
 import json
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
-from prefect_stack import ROOT, PrefectStack
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from prefect_stack import ROOT, PrefectStack  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ import pytest
 from flows.config import SentimentConfig
 from flows.predict import batch_prediction
 from flows.sentiment import sentiment_training
-from tasks.registry import RegistryError
+from tasks.shared.registry import RegistryError
 
 pytestmark = pytest.mark.slow
 TINY = {"preprocess": {"seq_len": 60, "workers": 1}, "model": {"embedding_dim": 16, "hidden_size": 16},

@@ -1,7 +1,7 @@
 import pytest
 
 from flows.config import ForecastConfig, SentimentConfig, load_config
-from tasks.errors import ConfigError
+from tasks.shared.errors import ConfigError
 
 
 @pytest.mark.parametrize("cls,kind", [(SentimentConfig, "sentiment"), (ForecastConfig, "forecast")])

@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tasks.registry import Registry
+from tasks.shared.registry import Registry
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "flows.cli"]

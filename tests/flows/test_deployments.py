@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_deployment_entrypoint_and_parameters_resolve():
-    from cronsim import CronSim
     from datetime import datetime
+
+    from cronsim import CronSim
 
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     assert spec["deployments"]

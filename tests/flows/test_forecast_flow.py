@@ -12,8 +12,11 @@ import pytest
 from flows.config import ForecastConfig
 from flows.forecast import forecast_training
 from lstm_models.forecaster import ForecastPredictor
-from tasks.errors import DataError
-from tasks.stocks import history_for_forecast, read_prices
+from tasks.forecast.predict import history_for_forecast
+from tasks.forecast.prices import read_prices
+from tasks.shared.errors import DataError
+
+pytestmark = pytest.mark.slow  # every test here trains a model (or runs a flow that does)
 
 REPO = Path(__file__).resolve().parents[2]
 SBUX = REPO / "data" / "SBUX.csv"

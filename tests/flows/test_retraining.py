@@ -7,7 +7,7 @@ import pytest
 
 from flows.config import SentimentConfig
 from flows.sentiment import sentiment_training
-from tasks.registry import Registry
+from tasks.shared.registry import Registry
 
 pytestmark = pytest.mark.slow
 GOOD = {"preprocess": {"seq_len": 80, "workers": 1, "shard_rows": 500},

@@ -8,7 +8,9 @@ import pytest
 from flows.config import SentimentConfig
 from flows.sentiment import sentiment_training
 from lstm_models.predict import SentimentPredictor
-from tasks.errors import DataError
+from tasks.shared.errors import DataError
+
+pytestmark = pytest.mark.slow  # every test here trains a model (or runs a flow that does)
 
 SMALL = {
     "preprocess": {"seq_len": 60, "min_count": 2, "workers": 1},

@@ -3,7 +3,13 @@ import pickle
 import pytest
 import torch
 
-from lstm_models.bundle import WEIGHTS, BundleError, read_json, read_weights, write_bundle
+from lstm_models.bundle import (
+    WEIGHTS,
+    BundleError,
+    read_json,
+    read_weights,
+    write_bundle,
+)
 
 
 def test_round_trip_and_refuses_existing_target(tmp_path):

@@ -7,20 +7,24 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
+
+pytestmark = pytest.mark.slow  # every test here trains a model
 
 TRAIN = r"""
 import sys, bz2, torch
+from collections import Counter
 from torch.nn import functional as F
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
-from lstm_models.text import build_vocab, count_tokens, encode, token_index, tokenize
+from lstm_models.text import build_vocab, encode, token_index, tokenize
 from lstm_models.training import TrainConfig, fit
 from safetensors.torch import save_file
 
 lines = bz2.open(sys.argv[1], "rt", encoding="utf-8").read().splitlines()[:300]
 tokens = [tokenize(l.split(" ", 1)[1]) for l in lines]
-index = token_index(build_vocab(count_tokens(tokens), 2))
+index = token_index(build_vocab(Counter(t for toks in tokens for t in toks), 2))
 data = TensorData.from_sequences([encode(t, index, 60) for t in tokens], [float(l[9] == "2") for l in lines])
 train, val = TensorData(data.x[:240], data.y[:240], data.lengths[:240]), TensorData(data.x[240:], data.y[240:], data.lengths[240:])
 torch.manual_seed(0)

@@ -1,9 +1,12 @@
+from collections import Counter
+
+import pytest
 import torch
 from torch.nn import functional as F
 
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData, batch_indices
-from lstm_models.text import build_vocab, count_tokens, encode, token_index, tokenize
+from lstm_models.text import build_vocab, encode, token_index, tokenize
 from lstm_models.training import TrainConfig, fit, predict
 
 
@@ -11,7 +14,7 @@ def _real_data(review_lines, n=400):
     texts = [l.split(" ", 1)[1] for l in review_lines[:n]]
     labels = [1.0 if l.startswith("__label__2") else 0.0 for l in review_lines[:n]]
     tokens = [tokenize(t) for t in texts]
-    itos = build_vocab(count_tokens(tokens), min_count=2)
+    itos = build_vocab(Counter(t for toks in tokens for t in toks), min_count=2)
     index = token_index(itos)
     return TensorData.from_sequences([encode(t, index, 100) for t in tokens], labels), len(itos)
 
@@ -44,6 +47,7 @@ def test_bucketing_groups_similar_lengths_and_covers_every_row(review_lines):
     assert padded < 0.8 * fixed
 
 
+@pytest.mark.slow
 def test_a_few_steps_lower_the_loss_on_real_reviews(review_lines):
     data, vocab = _real_data(review_lines, 300)
     model = LSTMClassifier(vocab, 16, 16, dropout=0.0)

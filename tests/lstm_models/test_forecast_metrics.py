@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from lstm_models.forecast_metrics import (
-    mae, mase, moving_average_forecast, naive_scale, persistence_forecast, rmse, scores, scores_by_ticker, smape,
+    mae,
+    mase,
+    moving_average_forecast,
+    naive_scale,
+    persistence_forecast,
+    rmse,
+    scores,
+    scores_by_ticker,
+    smape,
 )
 from lstm_models.windows import chronological_split, make_windows
 

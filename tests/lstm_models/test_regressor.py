@@ -65,6 +65,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_validation_loss_on_real_sbux_volume(one_thread):
     """Next-day volume from 10 days of scaled prices and log-volume, split 70/15/15."""
     df = pd.read_csv(SBUX)

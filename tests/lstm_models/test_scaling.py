@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_models.scaling import MinMaxScaler, StandardScaler, TickerScalers, make_scaler, scaler_from_dict
+from lstm_models.scaling import (
+    ForecastScalers,
+    MinMaxScaler,
+    StandardScaler,
+    make_scaler,
+    scaler_from_dict,
+)
 from lstm_models.windows import make_windows
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,16 +95,16 @@ def _history(ticker: str, rows: int) -> pd.DataFrame:
 def test_per_ticker_scalers_center_each_ticker_and_survive_json():
     # 1980s AAPL trades at cents, 1960s KO at dollars: one global scaler would squash one of them
     df = pd.concat([_history("AAPL", 150), _history("KO", 150)], ignore_index=True)
-    x, tickers = df[["Close", "Volume"]].to_numpy(np.float64), df["ticker"].to_numpy()
-    scalers = TickerScalers.fit(x, tickers, kind="standard", log1p=[False, True])
-    assert len(scalers) == 2 and "AAPL" in scalers
-    z = scalers.transform(x, tickers)
-    for t in ("AAPL", "KO"):
-        np.testing.assert_allclose(z[tickers == t].mean(axis=0), 0, atol=1e-9)
-    loaded = TickerScalers.from_dict(json.loads(json.dumps(scalers.to_dict())))
-    np.testing.assert_allclose(loaded.inverse_transform(z, tickers), x, rtol=1e-9)
+    rows = {t: (g[["Close", "Volume"]].to_numpy(np.float64), g["Volume"].to_numpy(np.float64))
+            for t, g in df.groupby("ticker")}
+    scalers = ForecastScalers.fit(rows, feature_names=["Close", "Volume"], target_name="Volume", log_columns=["Volume"])
+    assert scalers.knows("AAPL") and scalers.knows("KO") and not scalers.knows("MSFT")
+    loaded = ForecastScalers.from_dict(json.loads(json.dumps(scalers.to_dict())))
+    for t, (x, y) in rows.items():
+        np.testing.assert_allclose(loaded.transform_features(x, t).mean(axis=0), 0, atol=1e-9)
+        np.testing.assert_allclose(loaded.inverse_target(loaded.transform_target(y, t), t), y, rtol=1e-9)
     with pytest.raises(ValueError, match="no scaler for ticker 'MSFT'"):
-        loaded.transform(x[:1], np.array(["MSFT"]))
+        loaded.transform_features(rows["KO"][0][:1], "MSFT")
 
 
 def test_scalers_refuse_what_they_cannot_do_right(sbux):

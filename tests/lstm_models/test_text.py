@@ -1,7 +1,16 @@
 from collections import Counter
 
-from lstm_models.text import (PAD, UNK, UNK_ID, build_vocab, clean_text, encode, strip_fasttext_label,
-                              token_index, tokenize)
+from lstm_models.text import (
+    PAD,
+    UNK,
+    UNK_ID,
+    build_vocab,
+    clean_text,
+    encode,
+    strip_fasttext_label,
+    token_index,
+    tokenize,
+)
 
 
 def test_clean_lowercases_maps_digits_and_urls():

@@ -1,0 +1,35 @@
+"""What both training flows share: where the input and the registry are, stopping an unusable
+batch before training, and the registry's answer in the run summary."""
+from __future__ import annotations
+
+from prefect import task
+
+from tasks.shared.errors import DataError
+from tasks.shared.fetch import fetch_input, is_url
+
+
+def run_inputs(data: str, output: str, registry: str | None) -> tuple[str, str]:
+    """(local input, registry root) of a training run: a URL is downloaded once (retried with
+    backoff) and kept as the raw input of record; the registry defaults to <output>/registry."""
+    return (fetch_input(data, output) if is_url(data) else data), registry or f"{output}/registry"
+
+
+@task(name="accept-batch")
+def accept_batch(report: dict, source: str) -> None:
+    """Stop before training when the batch as a whole is unusable."""
+    if report["rejected"]:
+        raise DataError(source, "batch rejected", f"{report['rejected']}; quarantined rows are in {report['quarantine']}")
+
+
+def release_summary(published: dict, registry: str, decision: dict, drift: dict, champion: str | None) -> dict:
+    """The registry's answer for the run summary (the CLI's JSON): version, gate, drift."""
+    return {
+        "bundle": published["bundle"], "version": published["version"], "registry": registry,
+        "promoted": decision["promoted"], "champion": decision["champion_after"], "gate": decision["reasons"],
+        "drift": {"flagged": drift["flagged"], "checks": drift.get("flagged_checks", []), "against": champion},
+    }
+
+
+def release_line(summary: dict) -> str:
+    return (f"{summary['version']} {'promoted' if summary['promoted'] else 'not promoted'}; champion: "
+            f"{summary['champion']} ({'; '.join(summary['gate'])})")

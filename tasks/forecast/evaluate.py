@@ -1,0 +1,121 @@
+"""Test-part errors in original units for the LSTM next to the baselines on the same windows,
+pooled, per ticker and per step, with actual-vs-predicted plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from lstm_models import forecast_metrics as fm
+from lstm_models.forecaster import predict_windows
+from lstm_models.scaling import ForecastScalers
+from tasks.shared.caching import cached_task, staging
+from tasks.shared.plots import plot_history
+
+from .config import ForecastEvaluateConfig
+from .prepare import load_windows
+from .train import load_regressor
+
+BASELINES = ("persistence", "moving_average")
+
+
+def baseline_forecasts(series: pd.DataFrame, tickers: np.ndarray, anchors: np.ndarray, horizon: int, offset: int,
+                       window: int) -> dict[str, np.ndarray]:
+    """Persistence and moving-average forecasts [M, horizon] for the given windows, from each
+    ticker's own target series (only values known at the forecast time)."""
+    out = {name: np.empty((len(anchors), horizon)) for name in BASELINES}
+    for ticker, rows in series.groupby("ticker", sort=False):
+        sel = tickers == ticker
+        if not sel.any():
+            continue
+        values = rows["value"].to_numpy(np.float64)
+        out["persistence"][sel] = fm.persistence_forecast(values, anchors[sel], horizon, offset)
+        out["moving_average"][sel] = fm.moving_average_forecast(values, anchors[sel], horizon, window, offset)
+    return out
+
+
+def naive_scales(series: pd.DataFrame) -> dict[str, float]:
+    """MASE denominators: each ticker's one-step naive MAE on its training part."""
+    train = series[series["split"] == "train"]
+    return {str(t): fm.naive_scale(rows["value"].to_numpy(np.float64)) for t, rows in train.groupby("ticker")}
+
+
+def evaluate_forecasts(w: dict, pred: np.ndarray, series: pd.DataFrame, horizon: int, offset: int, window: int) -> dict:
+    """Test-part scores in original units: LSTM, persistence and moving average, pooled and per
+    ticker, overall and by forecast step."""
+    test = w["split"] == "test"
+    tickers, anchors, actual = w["ticker"][test].astype(str), w["anchor"][test], w["actual"][test]
+    forecasts = {"lstm": pred[test], **baseline_forecasts(series, tickers, anchors, horizon, offset, window)}
+    scales = naive_scales(series)
+    metrics = {name: fm.scores_by_ticker(actual, f, tickers, scales) for name, f in forecasts.items()}
+    metrics["by_step"] = {
+        str(k + 1): {name: fm.scores_by_ticker(actual[:, k], f[:, k], tickers, scales)["overall"]
+                     for name, f in forecasts.items()}
+        for k in range(horizon)
+    }
+    metrics["test_windows"] = int(test.sum())
+    metrics["moving_average_window"] = window
+    return metrics
+
+
+def plot_ticker(series: pd.DataFrame, w: dict, pred: np.ndarray, ticker: str, offset: int, target: str, path: Path) -> None:
+    """Actual vs predicted (first forecast step) over the whole series, with the part boundaries,
+    as in the article's plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = series[series["ticker"] == ticker]
+    sel = w["ticker"] == ticker
+    dates = rows["Date"].to_numpy()
+    target_rows = w["anchor"][sel] + offset
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(dates, rows["value"].to_numpy(), lw=0.8, label="actual")
+    ax.plot(dates[target_rows], pred[sel][:, 0], lw=0.8, label="LSTM (step 1)")
+    for part, style in (("val", ":"), ("test", "--")):
+        start = rows.index[rows["split"] == part]
+        if len(start):
+            ax.axvline(rows.loc[start[0], "Date"], color="red", ls=style, lw=1, label=f"{part} starts")
+    ax.set_title(f"{ticker}: {target}, actual vs predicted")
+    ax.set_ylabel(target)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+@cached_task(name="evaluate-forecast", stage="evaluate")
+def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str, training_summary: str, target: str,
+                           evaluate: ForecastEvaluateConfig, out_dir: str, cache_key: str) -> dict:
+    training = json.loads(Path(training_summary).read_text())
+    hparams = training["hparams"]
+    w = load_windows(windows)
+    meta = json.loads(pq.read_schema(windows).metadata[b"forecast"])
+    sc = ForecastScalers.from_dict(json.loads(Path(scalers).read_text()))
+    scaled = predict_windows(load_regressor(weights, hparams), w["x"])
+    pred = np.empty(scaled.shape, dtype=np.float64)
+    for ticker in np.unique(w["ticker"]):
+        sel = w["ticker"] == ticker
+        pred[sel] = sc.inverse_target(scaled[sel], str(ticker))
+    ser = pd.read_parquet(series)
+    metrics = evaluate_forecasts(w, pred, ser, meta["horizon"], meta["offset"], evaluate.moving_average_window)
+    plots = {}
+    with staging(out_dir) as tmp:
+        pd.DataFrame({"ticker": w["ticker"], "split": w["split"], "anchor": w["anchor"], "date": w["date"],
+                      "predicted": list(pred), "actual": list(w["actual"])}).to_parquet(tmp / "predictions.parquet", index=False)
+        plot_history([{**h, "val_loss": h["val_loss"] if h["val_loss"] is not None else float("nan")}
+                      for h in training["history"]], tmp / "loss_curves.png", ylabel="MSE loss (scaled)")
+        plots["loss_curves"] = "loss_curves.png"
+        for ticker in sorted(np.unique(w["ticker"]))[: evaluate.max_plots]:
+            name = f"forecast_{ticker}"
+            plot_ticker(ser, w, pred, str(ticker), meta["offset"], target, tmp / f"{name}.png")
+            plots[name] = f"{name}.png"
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    out = Path(out_dir)
+    return {"metrics": metrics, "predictions": str(out / "predictions.parquet"),
+            "plots": {name: str(out / f) for name, f in plots.items()}}

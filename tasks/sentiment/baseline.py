@@ -1,0 +1,37 @@
+"""The bag-of-words baseline every LSTM is compared with: TF-IDF (word 1..n-grams) + logistic
+regression, fit on the training split and scored on the test split the LSTM is scored on."""
+from __future__ import annotations
+
+import json
+
+from tasks.shared.caching import cached_task, staging
+
+from .config import BaselineConfig
+from .evaluate import classification_metrics
+from .tokenize import split_texts
+
+
+def train_baseline(valid: str, tokens: str, baseline: BaselineConfig) -> dict:
+    """TF-IDF (word 1..n-grams) + logistic regression, fit on train, scored on test."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    df = split_texts(valid, tokens)
+    train, test = df[df["split"] == "train"], df[df["split"] == "test"]
+    pipe = make_pipeline(
+        TfidfVectorizer(max_features=baseline.max_features, ngram_range=(1, baseline.ngram_max),
+                        sublinear_tf=True, min_df=2),
+        LogisticRegression(C=baseline.C, max_iter=2000),
+    )
+    pipe.fit(train["text"], train["label"])
+    prob = pipe.predict_proba(test["text"])[:, 1]
+    return classification_metrics(test["label"].to_numpy(), prob)
+
+
+@cached_task(name="train-baseline", stage="baseline")
+def train_baseline_task(valid: str, tokens: str, baseline: BaselineConfig, out_dir: str, cache_key: str) -> dict:
+    metrics = train_baseline(valid, tokens, baseline)
+    with staging(out_dir) as tmp:
+        (tmp / "baseline.json").write_text(json.dumps(metrics, indent=2))
+    return metrics

@@ -1,0 +1,33 @@
+"""Profile the reviews (stored in each bundle as profile.json) and compare them with the
+champion's training data: the drift report of every run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tasks.shared.caching import cached_task, write_stage_json
+from tasks.shared.drift import champion_profile, text_drift, text_profile
+
+from .tokenize import split_texts
+
+
+@cached_task(name="profile-data", stage="profile")
+def profile_reviews_task(valid: str, tokens: str, vocab: str, out_dir: str, cache_key: str) -> str:
+    df = split_texts(valid, tokens)
+    vocab_json = json.loads(Path(vocab).read_text())
+    # OOV measured on held-out rows: the training rows built the vocabulary
+    return write_stage_json(out_dir, "profile.json", text_profile(df["text"], df["label"], vocab_json,
+                                                        oov_rows=(df["split"] != "train").to_numpy()))
+
+
+@cached_task(name="drift-report", stage="drift")
+def review_drift_task(valid: str, tokens: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+    reference, why = champion_profile(champion_bundle)
+    if reference is None:
+        report = {"kind": "text", "flagged": False, "skipped": why}
+    else:
+        df = split_texts(valid, tokens)
+        vocab = json.loads((Path(champion_bundle) / "vocab.json").read_text())
+        report = text_drift(reference, text_profile(df["text"], df["label"], vocab))
+    write_stage_json(out_dir, "drift.json", report)
+    return report

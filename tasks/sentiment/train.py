@@ -1,0 +1,73 @@
+"""Train the LSTM classifier on tokens.parquet (the training loop itself is lstm_models')."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+from safetensors.torch import save_file
+from torch.nn import functional as F
+
+from lstm_models.bundle import load_safetensors
+from lstm_models.classifier import LSTMClassifier
+from lstm_models.data import TensorData
+from lstm_models.training import TrainConfig, fit
+from tasks.shared.artifacts import progress_reporter
+from tasks.shared.caching import cached_task, checkpoint_for, staging
+from tasks.shared.config import TrainSettings
+
+from .config import ClassifierConfig
+
+
+def load_split(tokens_path: str | Path, split: str) -> TensorData:
+    """One split of tokens.parquet as tensors, built once (no per-example work later)."""
+    table = pq.read_table(tokens_path, columns=["split", "label", "ids"])
+    table = table.filter(pc.equal(table.column("split").cast("string"), split))
+    ids = table.column("ids").to_pylist()
+    y = table.column("label").to_numpy().astype("float32")
+    return TensorData.from_sequences(ids, y)
+
+
+def build_classifier(vocab_size: int, model: ClassifierConfig) -> LSTMClassifier:
+    return LSTMClassifier(vocab_size=vocab_size, **model.model_dump())
+
+
+def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, y)
+
+
+def train_classifier(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
+                     progress: bool = True, checkpoint: Path | None = None, on_eval=None) -> dict:
+    train, val = load_split(tokens, "train"), load_split(tokens, "val")
+    torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
+    model = build_classifier(vocab_size, model_cfg)
+    result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump()), progress=progress, checkpoint=checkpoint,
+                 on_eval=on_eval)
+    save_file(result.state_dict, str(out_dir / "model.safetensors"))
+    summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
+               "parameters": sum(p.numel() for p in model.parameters())}
+    (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+@cached_task(name="train-lstm", stage="train")
+def train_classifier_task(tokens: str, vocab_size: int, model: ClassifierConfig, train: TrainSettings, out_dir: str,
+                          cache_key: str) -> dict:
+    from prefect.logging import get_run_logger
+
+    out = Path(out_dir)
+    on_eval, done = progress_reporter("sentiment", train.epochs, get_run_logger())
+    with staging(out_dir) as tmp:  # a killed run resumes from its last epoch's checkpoint
+        summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint_for(out_dir),
+                                   on_eval=on_eval)
+    done(summary)
+    return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
+
+
+def load_classifier(weights: str | Path, vocab_size: int, model_cfg: ClassifierConfig) -> LSTMClassifier:
+    """Weights via safetensors only (never a pickle)."""
+    model = build_classifier(vocab_size, model_cfg)
+    model.load_state_dict(load_safetensors(weights))
+    return model.eval()

@@ -1,0 +1,34 @@
+"""The config types both pipelines' configs are made of. Each pipeline has one typed config
+(tasks/sentiment/config.py, tasks/forecast/config.py): it is the flow's parameter, so the
+Prefect UI renders it as a form and rejects bad values with clear messages, and every stage
+takes its own section of it as it is (no dict copies, no mirrors with defaults of their own)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainSettings(Section):
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    clip: float = Field(5.0, ge=0)
+    patience: int = Field(2, ge=1)
+    eval_every_steps: int | None = Field(None, ge=1)
+    seed: int = 13
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    amp: bool = True
+
+
+class GateConfig(Section):
+    """The champion/challenger gate: a candidate is promoted only if it beats the naive
+    baseline and the current champion, on the candidate's test data, by this margin."""
+
+    margin: float = Field(0.005, ge=0, description="Required improvement of the gate metric "
+                                                   "(sentiment: accuracy, higher; forecast: MASE, lower)")

@@ -1,0 +1,234 @@
+"""A model registry on any fsspec filesystem (a local folder by default).
+
+    <root>/<kind>/versions/v0001/   a complete bundle (weights, JSON, model card) + version.json
+    <root>/<kind>/champion.json     {"version": ..., "promoted_at": ..., "reasons": [...]}
+    <root>/<kind>/decisions/        every gate decision, one JSON file each
+
+A reader never sees a partial version: on a local disk a version is assembled under a hidden
+staging name and renamed into place (the rename also claims the version number, so runs that
+publish at the same time get distinct numbers); on other filesystems (object stores have no
+rename) the version's `_COMPLETE` marker is written last and versions without it are ignored.
+The champion pointer is replaced in one step (os.replace, or one object put), and only ever
+names a complete version. No Prefect import: the predict CLI reads the registry too.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import fsspec
+
+COMPLETE = "_COMPLETE"
+VERSION_FILE = "version.json"
+_VERSION = re.compile(r"^v(\d{4,})(-[0-9a-f]+)?$")
+
+
+class RegistryError(Exception):
+    """A registry, version or champion that cannot be found or used."""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Registry:
+    def __init__(self, root: str | Path):
+        self.root = str(root)
+        self.fs, self.base = fsspec.core.url_to_fs(self.root)
+        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+
+    # -- paths ------------------------------------------------------------------------------
+    def _kind(self, kind: str) -> str:
+        return f"{self.base.rstrip('/')}/{kind}"
+
+    def _version_dir(self, kind: str, version: str) -> str:
+        return f"{self._kind(kind)}/versions/{version}"
+
+    def uri(self, kind: str, version: str) -> str:
+        """Where a version lives, as the user would type it (a local path or a URL)."""
+        path = self._version_dir(kind, version)
+        return path if self.local else self.fs.unstrip_protocol(path)
+
+    # -- versions ---------------------------------------------------------------------------
+    def _names(self, kind: str) -> list[str]:
+        """Version-shaped folder names, complete or not (staging folders excluded)."""
+        folder = f"{self._kind(kind)}/versions"
+        if not self.fs.exists(folder):
+            return []
+        return [n for p in self.fs.ls(folder, detail=False) if _VERSION.match(n := p.rstrip("/").rsplit("/", 1)[-1])]
+
+    def versions(self, kind: str) -> list[str]:
+        """Complete versions, oldest first."""
+        folder = f"{self._kind(kind)}/versions"
+        done = [n for n in self._names(kind) if self.fs.exists(f"{folder}/{n}/{COMPLETE}")]
+        return sorted(done, key=lambda n: (int(_VERSION.match(n).group(1)), n))
+
+    def _next_number(self, kind: str) -> int:
+        return max((int(_VERSION.match(n).group(1)) for n in self._names(kind)), default=0) + 1
+
+    def info(self, kind: str, version: str) -> dict:
+        return self.read_json(kind, version, VERSION_FILE)
+
+    def read_json(self, kind: str, version: str, name: str) -> dict:
+        path = f"{self._version_dir(kind, version)}/{name}"
+        try:
+            with self.fs.open(path, "r", encoding="utf-8") as fh:
+                return json.load(fh)
+        except FileNotFoundError:
+            raise RegistryError(f"{self.uri(kind, version)}: no {name} (not a complete version)") from None
+
+    def find_key(self, kind: str, key: str) -> str | None:
+        """The newest version published from the same training key (same data, config and code)."""
+        for version in reversed(self.versions(kind)):
+            if self.info(kind, version).get("key") == key:
+                return version
+        return None
+
+    def publish(self, kind: str, bundle: str | Path, key: str, extra: dict | None = None) -> str:
+        """Copy a finished local bundle folder in as a new version; return its name."""
+        bundle = Path(bundle)
+        meta = {"kind": kind, "key": key, "bundle": bundle.name, "published_at": now(), **(extra or {})}
+        if self.local:
+            return self._publish_local(kind, bundle, meta)
+        return self._publish_remote(kind, bundle, meta)
+
+    def _publish_local(self, kind: str, bundle: Path, meta: dict) -> str:
+        versions = Path(self._kind(kind)) / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=versions))
+        try:
+            shutil.copytree(bundle, tmp, dirs_exist_ok=True)
+            number = self._next_number(kind)
+            while True:
+                version = f"v{number:04d}"
+                (tmp / VERSION_FILE).write_text(json.dumps({**meta, "version": version}, indent=2) + "\n")
+                (tmp / COMPLETE).write_text("ok\n")
+                try:
+                    os.rename(tmp, versions / version)  # fails if another run took the number first
+                    return version
+                except OSError:
+                    if not (versions / version).exists():
+                        raise
+                    number += 1
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _publish_remote(self, kind: str, bundle: Path, meta: dict) -> str:
+        # No atomic rename on object stores: a random suffix keeps concurrent versions distinct,
+        # and the marker written last makes the version visible.
+        version = f"v{self._next_number(kind):04d}-{uuid.uuid4().hex[:6]}"
+        target = self._version_dir(kind, version)
+        for path in sorted(bundle.rglob("*")):
+            if path.is_file():
+                self.fs.put_file(str(path), f"{target}/{path.relative_to(bundle).as_posix()}")
+        self.fs.pipe_file(f"{target}/{VERSION_FILE}", (json.dumps({**meta, "version": version}, indent=2) + "\n").encode())
+        self.fs.pipe_file(f"{target}/{COMPLETE}", b"ok\n")
+        return version
+
+    def local_path(self, kind: str, version: str, cache_dir: str | Path | None = None) -> Path:
+        """A local folder holding the version (downloaded once for remote registries)."""
+        if version not in self.versions(kind):
+            known = ", ".join(self.versions(kind)[-5:]) or "none"
+            raise RegistryError(f"{self.root}: no complete {kind} version {version!r} (latest: {known})")
+        if self.local:
+            return Path(self._version_dir(kind, version))
+        cache = Path(cache_dir or Path(tempfile.gettempdir()) / "lstm-registry-cache") / kind / version
+        if not (cache / COMPLETE).exists():
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".dl-", dir=cache.parent))
+            self.fs.get(self._version_dir(kind, version) + "/", str(tmp), recursive=True)
+            shutil.rmtree(cache, ignore_errors=True)
+            os.rename(tmp, cache)
+        return cache
+
+    def resolve(self, kind: str, version: str | None = None) -> tuple[str, Path]:
+        """(version, local folder) of a named version, or of the champion when none is named."""
+        if version is None:
+            pointer = self.champion(kind)
+            if pointer is None:
+                raise RegistryError(f"{self.root}: no {kind} champion yet (train one, or name a version)")
+            version = pointer["version"]
+        return version, self.local_path(kind, version)
+
+    # -- champion ---------------------------------------------------------------------------
+    def champion(self, kind: str) -> dict | None:
+        path = f"{self._kind(kind)}/champion.json"
+        if not self.fs.exists(path):
+            return None
+        with self.fs.open(path, "r", encoding="utf-8") as fh:
+            pointer = json.load(fh)
+        if pointer.get("version") not in self.versions(kind):
+            raise RegistryError(f"{self.root}: champion.json names {pointer.get('version')!r}, which is not a complete version")
+        return pointer
+
+    def set_champion(self, kind: str, version: str, decision: dict) -> dict:
+        if version not in self.versions(kind):
+            raise RegistryError(f"{self.root}: cannot promote {version!r}: not a complete {kind} version")
+        pointer = {"version": version, "promoted_at": now(), "forced": bool(decision.get("forced")),
+                   "reasons": decision.get("reasons", [])}
+        self._write_json(f"{self._kind(kind)}/champion.json", pointer)
+        return pointer
+
+    def record_decision(self, kind: str, decision: dict) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = f"{self._kind(kind)}/decisions/{stamp}-{decision.get('candidate', 'none')}.json"
+        self._write_json(path, decision)
+        return path if self.local else self.fs.unstrip_protocol(path)
+
+    def _write_json(self, path: str, obj: dict) -> None:
+        data = (json.dumps(obj, indent=2, default=str) + "\n").encode()
+        if not self.local:
+            self.fs.pipe_file(path, data)  # one object put: all or nothing
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+
+    @contextmanager
+    def lock(self, kind: str):
+        """Serialise gate decisions of runs on this machine (compare with the champion, then move
+        the pointer). Remote registries take no lock: the pointer still only ever names a complete
+        version, but two simultaneous promotions there end with the last writer's."""
+        if not self.local:
+            yield
+            return
+        folder = Path(self._kind(kind))
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def register(kind: str, registry: str, key: str, write_local_bundle) -> dict:
+    """The registry version of this training key: the existing one when the same data, config
+    and code were published before (an unchanged re-run adds no version), else a new one
+    copied from the bundle write_local_bundle() writes."""
+    reg = Registry(registry)
+    version, new = reg.find_key(kind, key), False
+    if version is None:
+        version, new = reg.publish(kind, write_local_bundle(), key), True
+    return {"version": version, "bundle": str(reg.local_path(kind, version)), "uri": reg.uri(kind, version),
+            "new": new}
+
+
+def current_champion(root: str, kind: str) -> tuple[str | None, str | None]:
+    """(champion version, a local folder holding it), or (None, None) before the first promotion."""
+    reg = Registry(root)
+    if reg.champion(kind) is None:
+        return None, None
+    version, path = reg.resolve(kind)
+    return version, str(path)
