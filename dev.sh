@@ -29,7 +29,9 @@ setup() {
   local torch_version index
   torch_version=$(grep '^torch==' constraints.txt | cut -d= -f3)
   index=${TORCH_INDEX_URL:-$TORCH_CPU_INDEX}
-  if ! .venv/bin/python -m pip install -q --disable-pip-version-check "torch==$torch_version" --index-url "$index"; then
+  # --no-deps: only torch comes from that index; its dependencies come with the rest below
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --retries 1 --timeout 20 \
+      "torch==$torch_version" --index-url "$index"; then
     echo "warning: could not install torch==$torch_version from $index; using the default index instead" >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check "torch==$torch_version"
   fi
