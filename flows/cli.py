@@ -76,7 +76,7 @@ def run_guarded(fn, debug: bool):
 
 
 def run_training(kind: str, preflight, data: str, config: str | None, output: Path, debug: bool,
-                 registry: str | None = None, force: bool = False) -> dict:
+                 registry: str | None = None, force: bool = False, **options) -> dict:
     """Check the input and the config before the Prefect server starts (fail fast), then run
     the kind's training flow; user errors become exit code 2."""
     import importlib
@@ -92,7 +92,7 @@ def run_training(kind: str, preflight, data: str, config: str | None, output: Pa
         flow = getattr(importlib.import_module(f"flows.{kind}"), f"{kind}_training")
         if not debug:
             _quiet_console_tracebacks()
-        return flow(data=data, config=cfg, output=str(output), registry=registry, force=force)
+        return flow(data=data, config=cfg, output=str(output), registry=registry, force=force, **options)
 
     return run_guarded(go, debug)
 
@@ -176,7 +176,7 @@ def sentiment_predict(
 
 
 def _forecast_line(label: str, m: dict) -> str:
-    return f"  {label:<14} MASE {m['mase']:.3f}  sMAPE {m['smape']:.2f}%  RMSE {m['rmse']:.4g}  MAE {m['mae']:.4g}"
+    return f"  {label:<22} MASE {m['mase']:.3f}  sMAPE {m['smape']:.2f}%  RMSE {m['rmse']:.4g}  MAE {m['mae']:.4g}"
 
 
 @forecast_app.command("train")
@@ -186,6 +186,8 @@ def forecast_train(
     output: Path = typer.Option(Path("outputs/forecast"), "--output", help="Folder for stage outputs and bundles."),
     registry: str | None = RegistryOpt,
     force: bool = ForceOpt,
+    init_from: str | None = typer.Option(None, "--init-from", help="Start from a published model: a bundle folder or "
+                                         "a version of --registry (fine-tuned; train.fine_tune false: used as it is)."),
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
@@ -193,7 +195,8 @@ def forecast_train(
     from tasks.forecast.prices import read_prices
 
     # read_prices: about 1 s for 40 histories
-    summary = run_training("forecast", read_prices, data, config, output, debug, registry, force)
+    summary = run_training("forecast", read_prices, data, config, output, debug, registry, force,
+                           init_from=init_from)
     typer.echo("Forecast model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r, w = summary["rows"], summary["windows"]
@@ -201,8 +204,9 @@ def forecast_train(
     typer.echo(f"  windows        train {w['train']}, validation {w['val']}, test {w['test']} ({summary['tickers']} ticker(s))")
     typer.echo("  test part, original units, pooled over tickers and steps:")
     typer.echo(_forecast_line("LSTM", summary["metrics"]))
-    typer.echo(_forecast_line("persistence", summary["baselines"]["persistence"]))
-    typer.echo(_forecast_line("moving average", summary["baselines"]["moving_average"]))
+    for name, m in summary["baselines"].items():
+        best = " (best baseline)" if name == summary["best_baseline"] else ""
+        typer.echo(_forecast_line(name.replace("_", " "), m) + best)
     _finish(summary, as_json)
 
 
@@ -223,7 +227,7 @@ def forecast_predict(
 
     def go():
         predictor = ForecastPredictor.load(resolve_bundle("forecast", bundle, registry, version))
-        histories = history_for_forecast(read_prices(data), predictor.features, predictor.lookback, predictor.open_fill)
+        histories = history_for_forecast(read_prices(data), predictor.columns, predictor.history_needed, predictor.open_fill)
         for ticker, rows in histories.items():
             try:
                 lines = predictor.forecast(rows, ticker)

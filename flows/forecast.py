@@ -8,10 +8,12 @@ one by one (a new file re-runs only its own stages). The stages live in tasks/fo
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from prefect import flow, task
 from prefect.logging import get_run_logger
 
+from tasks.forecast.baselines import BASELINES
 from tasks.forecast.config import ForecastConfig
 from tasks.forecast.evaluate import evaluate_forecast_task
 from tasks.forecast.gate import gate_forecast_task
@@ -25,7 +27,7 @@ from tasks.forecast.validate import combine_validations_task, validate_prices_ta
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import StageRun, run_stage
 from tasks.shared.hashing import json_sha256
-from tasks.shared.registry import current_champion
+from tasks.shared.registry import Registry, current_champion
 
 from .common import accept_batch, release_line, release_summary, run_inputs
 
@@ -42,12 +44,16 @@ def hash_prices(path: str) -> list[list[str]]:
 @flow(name="forecast-training")
 def forecast_training(
     data: str = DEFAULT_DATA, config: ForecastConfig = ForecastConfig(), output: str = "outputs/forecast",
-    registry: str | None = None, force: bool = False,
+    registry: str | None = None, force: bool = False, init_from: str | None = None,
 ) -> dict:
     """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
-    force: promote the candidate to champion even when the gate says no."""
+    force: promote the candidate to champion even when the gate says no; init_from: start from a
+    published model (a bundle folder, or a version of the registry) and fine-tune it
+    (train.fine_tune false: use it as it is), for a ticker too short to teach a model alone."""
     log = get_run_logger()
     data, registry = run_inputs(data, output, registry)
+    start = str(Registry(registry).resolve("forecast", init_from)[1]) if init_from and not Path(init_from).is_dir() \
+        else init_from
     t0 = time.perf_counter()
     cfg = config
     files = hash_prices(data)
@@ -79,7 +85,7 @@ def forecast_training(
     publish_drift("forecast", drift.result, champion)
 
     prepare = run_stage(prepare_windows_task, output, valid=report["valid"], source=data, prepare=cfg.prepare,
-                        split=cfg.split)
+                        split=cfg.split, start_bundle=start)
     prep = prepare.result
     publish_data_summary("forecast", {
         "files": len(files), "tickers": len(prep["tickers"]), "rows read": report["rows"]["read"],
@@ -90,7 +96,8 @@ def forecast_training(
         "tickers left out (too few rows)": ", ".join(prep["skipped"]) or "none"})
     if prep["skipped"]:
         log.warning("tickers left out (too few rows): %s", ", ".join(prep["skipped"]))
-    train = run_stage(train_regressor_task, output, windows=prep["windows_path"], model=cfg.model, train=cfg.train)
+    train = run_stage(train_regressor_task, output, windows=prep["windows_path"], model=cfg.model, train=cfg.train,
+                      start_bundle=start)
     evaluation = run_stage(evaluate_forecast_task, output, windows=prep["windows_path"], series=prep["series"],
                            scalers=prep["scalers"], weights=train.result["weights"],
                            training_summary=train.result["summary"], target=cfg.prepare.target, evaluate=cfg.evaluate)
@@ -111,7 +118,8 @@ def forecast_training(
     summary = {
         **release_summary(published, registry, decision, drift.result, champion),
         "metrics": pooled("lstm"),
-        "baselines": {name: pooled(name) for name in ("persistence", "moving_average")},
+        "baselines": {name: pooled(name) for name in BASELINES},
+        "best_baseline": metrics["best_baseline"],
         "by_step": {step: {name: m["mase"] for name, m in v.items()} for step, v in metrics["by_step"].items()},
         "rows": report["rows"],
         "windows": prep["windows"],
@@ -121,8 +129,8 @@ def forecast_training(
         "device": train.result["device"],
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    log.info("test MASE: LSTM %.3f, persistence %.3f, moving average %.3f; cached stages: %s",
-             summary["metrics"]["mase"], summary["baselines"]["persistence"]["mase"],
-             summary["baselines"]["moving_average"]["mase"], ", ".join(summary["cached"]) or "none")
+    log.info("test MASE: LSTM %.3f; %s; cached stages: %s", summary["metrics"]["mase"],
+             ", ".join(f"{name} {m['mase']:.3f}" for name, m in summary["baselines"].items()),
+             ", ".join(summary["cached"]) or "none")
     log.info(release_line(summary))
     return summary

@@ -15,11 +15,14 @@ import torch
 
 @dataclass
 class TensorData:
-    """Inputs x (ids [N, T] or features [N, T, F]), optional lengths [N], targets y [N, ...]."""
+    """Inputs x (ids [N, T] or features [N, T, F]), optional lengths [N], targets y [N, ...], and
+    optional `future` [N, K]: covariates known in advance for the forecast days (the model then
+    receives (x, future))."""
 
     x: torch.Tensor
     y: torch.Tensor
     lengths: torch.Tensor | None = None
+    future: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -36,17 +39,21 @@ class TensorData:
 
     def pin(self) -> "TensorData":
         pin = lambda t: None if t is None else t.pin_memory()  # noqa: E731
-        return TensorData(pin(self.x), pin(self.y), pin(self.lengths))
+        return TensorData(pin(self.x), pin(self.y), pin(self.lengths), pin(self.future))
 
-    def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Rows idx, cut to their own longest sequence; copies are non-blocking (pinned on CUDA)."""
+    def batch(self, idx: torch.Tensor, device: torch.device):
+        """(x, lengths, y) of rows idx, cut to their own longest sequence (x is (x, future) when
+        the data has covariates of the forecast days); copies are non-blocking (pinned on CUDA)."""
         x, y = self.x[idx], self.y[idx]
         lengths = None
         if self.lengths is not None:
             lengths = self.lengths[idx]
             x = x[:, : int(lengths.max())]
         nb = device.type == "cuda"
-        return x.to(device, non_blocking=nb), lengths, y.to(device, non_blocking=nb)
+        x = x.to(device, non_blocking=nb)
+        if self.future is not None:
+            x = (x, self.future[idx].to(device, non_blocking=nb))
+        return x, lengths, y.to(device, non_blocking=nb)
 
 
 def batch_indices(

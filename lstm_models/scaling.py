@@ -299,3 +299,43 @@ class ForecastScalers:
                        d["feature_names"], d["target_name"], bool(d["per_ticker"]))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a forecast scalers dict (missing {exc})") from None
+
+
+class InputStandardizer:
+    """Relative inputs' preprocessing state: the mean and standard deviation of each row input
+    over the training rows of all tickers pooled. The inputs are scale free, so one set serves
+    every ticker, including tickers the model has never seen."""
+
+    kind = "relative"
+
+    def __init__(self, names: Sequence[str], mean, std, calendar: bool):
+        self.names, self.calendar = list(names), bool(calendar)
+        self.mean, self.std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, rows: np.ndarray, names: Sequence[str], calendar: bool) -> InputStandardizer:
+        rows = np.asarray(rows, dtype=np.float64)
+        std = rows.std(0)
+        return cls(names, rows.mean(0), np.where(std > 1e-8, std, 1.0), calendar)
+
+    def transform(self, rows: np.ndarray) -> np.ndarray:
+        return ((np.asarray(rows, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def knows(self, ticker: str) -> bool:
+        return True
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "names": self.names, "calendar": self.calendar,
+                "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> InputStandardizer:
+        try:
+            return cls(d["names"], d["mean"], d["std"], d["calendar"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not an input standardizer dict (missing {exc})") from None
+
+
+def forecast_scalers_from_dict(d: dict) -> ForecastScalers | InputStandardizer:
+    """scalers.json of either input mode."""
+    return InputStandardizer.from_dict(d) if d.get("kind") == "relative" else ForecastScalers.from_dict(d)

@@ -32,12 +32,25 @@ class TrainConfig:
     seed: int = 13
     device: str = "auto"  # auto | cpu | cuda | mps
     amp: bool = True  # mixed precision, used on CUDA only
+    max_samples: int | None = None  # a budget of samples seen: training stops there even mid-epoch
+    lr_schedule: str = "constant"  # constant | onecycle (warm up, then cosine decay over the run)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ValueError(f"max_samples must be >= 1, got {self.max_samples}")
+        if self.lr_schedule not in ("constant", "onecycle"):
+            raise ValueError(f"lr_schedule must be constant or onecycle, got {self.lr_schedule!r}")
+
+    def total_steps(self, n_train: int) -> int:
+        """Optimiser steps of the whole run: the epochs, cut by the samples budget."""
+        steps = math.ceil(n_train / self.batch_size) * self.epochs
+        if self.max_samples is not None:
+            steps = min(steps, math.ceil(self.max_samples / self.batch_size))
+        return max(1, steps)
 
 
 @dataclass
@@ -49,6 +62,7 @@ class FitResult:
     device: str = "cpu"
     samples_per_s: float = 0.0
     stopped_early: bool = False
+    samples_seen: int = 0
     resumed_from_epoch: int | None = None
 
     def summary(self) -> dict:
@@ -147,7 +161,12 @@ def fit(
 
     result = FitResult(state_dict=copy.deepcopy(model.state_dict()), device=str(device))
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    eval_every = cfg.eval_every_steps or steps_per_epoch
+    total_steps = cfg.total_steps(len(train))
+    eval_every = min(cfg.eval_every_steps or steps_per_epoch, total_steps)
+    schedule = None
+    if cfg.lr_schedule == "onecycle" and total_steps >= 20:  # too few steps to warm up and decay: constant
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total_steps,
+                                                       pct_start=0.05, anneal_strategy="cos", final_div_factor=20)
     bad_evals, step, seen, t0 = 0, 0, 0, time.perf_counter()
     running, running_n = 0.0, 0
     first_epoch = 1
@@ -156,6 +175,8 @@ def fit(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
+        if schedule is not None:
+            schedule.load_state_dict(state["schedule"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         result.state_dict, result.history = state["best_state"], state["history"]
@@ -166,7 +187,7 @@ def fit(
         result.stopped_early = state["stopped_early"]
     model.train()
     for epoch in range(first_epoch, cfg.epochs + 1):
-        if result.stopped_early:
+        if result.stopped_early or step >= total_steps:
             break
         bar = tqdm(
             total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
@@ -183,13 +204,15 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             scaler.step(optimizer)
             scaler.update()
+            if schedule is not None:
+                schedule.step()
             step += 1
             seen += len(idx)
             running += loss.item() * len(idx)
             running_n += len(idx)
             bar.update(1)
             bar.set_postfix(loss=f"{running / running_n:.4f}")
-            if step % eval_every == 0 or step == steps_per_epoch * cfg.epochs:
+            if step % eval_every == 0 or step == total_steps:
                 v = val_loss() if len(val) else None
                 record = {
                     "epoch": round(step / steps_per_epoch, 3), "step": step,
@@ -208,18 +231,22 @@ def fit(
                 if bad_evals >= cfg.patience:
                     result.stopped_early = True
                     break
+            if step >= total_steps:
+                break
         bar.close()
         if checkpoint is not None:
             _save_atomically(checkpoint, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                "schedule": schedule.state_dict() if schedule is not None else {},
                 "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
                 "best_state": result.state_dict, "history": result.history, "best_val_loss": result.best_val_loss,
                 "best_epoch": result.best_epoch, "bad_evals": bad_evals, "step": step, "seen": seen, "epoch": epoch,
                 "stopped_early": result.stopped_early,
             })
-        if result.stopped_early:
+        if result.stopped_early or step >= total_steps:
             break
     result.samples_per_s = seen / max(time.perf_counter() - t0, 1e-9)
+    result.samples_seen = seen
     model.load_state_dict(result.state_dict)
     model.to("cpu")
     return result

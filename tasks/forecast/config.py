@@ -20,8 +20,19 @@ class PriceValidationConfig(Section):
 
 
 class ForecastPrepareConfig(Section):
+    """How rows become windows. `inputs: relative` (the default) reads inputs that keep their
+    range whatever the era and the ticker (lstm_models/features.py) and predicts log volume
+    relative to the window's level; `inputs: levels` is the article's setup: the chosen price
+    columns standardised per ticker on its training rows (`features`, `log_volume` and the
+    scaler settings apply to it only)."""
+
+    inputs: Literal["relative", "levels"] = Field(
+        "relative", description="relative: scale-free returns, ranges, relative log volume and calendar (any ticker, "
+                                "any era); levels: the price columns scaled per ticker (the article)")
+    calendar: bool = Field(True, description="relative inputs: calendar features of each day, and of each forecast "
+                                             "day for the head (weekday, month end, option expiry)")
     features: list[PriceColumn] = Field(default_factory=lambda: list(ALL_PRICE_COLUMNS), min_length=1,
-                                        description="Input columns of each window step")
+                                        description="levels inputs: the columns of each window step")
     target: PriceColumn = "Volume"
     lookback: int = Field(20, ge=1, le=1000, description="Window steps the model reads")
     horizon: int = Field(5, ge=1, le=250, description="Future steps predicted at once (direct multi-step)")
@@ -34,9 +45,11 @@ class ForecastPrepareConfig(Section):
     max_rows_per_ticker: int | None = Field(None, ge=10, description="Keep only each ticker's newest rows")
 
     @model_validator(mode="after")
-    def _unique_features(self):
+    def _consistent(self):
         if len(set(self.features)) != len(self.features):
             raise ValueError(f"features repeat a column: {self.features}")
+        if self.inputs == "relative" and self.target != "Volume":
+            raise ValueError(f"relative inputs forecast Volume; target {self.target} needs inputs: levels")
         return self
 
 
@@ -52,10 +65,37 @@ class ForecastSplitConfig(Section):
 
 
 class RegressorConfig(Section):
-    hidden_size: int = Field(32, ge=1)
+    """The article's series models are configs of one regressor: LSTM1 (cell lstm, one layer), a
+    stacked LSTM (num_layers 2), a GRU (cell gru), a CNN-LSTM (conv_channels > 0)."""
+
+    cell: Literal["lstm", "gru"] = "lstm"
+    hidden_size: int = Field(64, ge=1)
     num_layers: int = Field(1, ge=1, le=8)
-    fc_size: int = Field(128, ge=1)
+    fc_size: int = Field(64, ge=1)
     dropout: float = Field(0.0, ge=0, lt=1)
+    conv_channels: int = Field(0, ge=0, description="Conv1d channels (kernel 3, max-pool 2) before the recurrent "
+                                                    "layers; 0: none")
+    skip: int = Field(20, ge=0, description="relative inputs: a linear path from the last `skip` days of relative "
+                                            "log volume to the outputs (the autoregressive part); 0: none")
+
+
+class ForecastTrainSettings(TrainSettings):
+    """Training cost follows the data: a budget of samples seen (not a fixed number of epochs)
+    and a batch size that grows with the number of training windows."""
+
+    epochs: int = Field(50, ge=1, description="Passes over the training windows, at most (see max_samples)")
+    batch_size: int | None = Field(None, ge=1, description="None: 2^round(log2(training windows / 1000)), "
+                                                           "clipped to 32..512")
+    max_samples: int | None = Field(1_500_000, ge=1, description="Training budget in samples seen: epochs x windows, "
+                                                                 "capped here; None: epochs alone")
+    min_samples: int = Field(20_000, ge=1, description="A budget of at least this many samples, however few the "
+                                                       "windows (one short ticker: many passes, seconds of work)")
+    evals: int = Field(10, ge=1, description="Validation checks over the budget (early stopping, best weights)")
+    loss: Literal["l1", "mse", "huber"] = Field("l1", description="l1 pairs with MASE and a median forecast")
+    lr_schedule: Literal["constant", "onecycle"] = "onecycle"
+    patience: int = Field(3, ge=1)
+    fine_tune: bool = Field(True, description="With --init-from: train on from the given model (True) or use it as "
+                                              "it is (False)")
 
 
 class ForecastEvaluateConfig(Section):
@@ -69,6 +109,6 @@ class ForecastConfig(Section):
     prepare: ForecastPrepareConfig = ForecastPrepareConfig()
     split: ForecastSplitConfig = ForecastSplitConfig()
     model: RegressorConfig = RegressorConfig()
-    train: TrainSettings = TrainSettings(epochs=150, batch_size=32, lr=1e-3, patience=20)
+    train: ForecastTrainSettings = ForecastTrainSettings()
     evaluate: ForecastEvaluateConfig = ForecastEvaluateConfig()
     gate: GateConfig = GateConfig(margin=0.01)

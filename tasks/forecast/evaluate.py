@@ -11,30 +11,14 @@ import pyarrow.parquet as pq
 
 from lstm_models import forecast_metrics as fm
 from lstm_models.forecaster import predict_windows
-from lstm_models.scaling import ForecastScalers
+from lstm_models.scaling import forecast_scalers_from_dict
 from tasks.shared.caching import cached_task, staging
 from tasks.shared.plots import plot_history
 
+from .baselines import BASELINES, baseline_forecasts
 from .config import ForecastEvaluateConfig
 from .prepare import load_windows
 from .train import load_regressor
-
-BASELINES = ("persistence", "moving_average")
-
-
-def baseline_forecasts(series: pd.DataFrame, tickers: np.ndarray, anchors: np.ndarray, horizon: int, offset: int,
-                       window: int) -> dict[str, np.ndarray]:
-    """Persistence and moving-average forecasts [M, horizon] for the given windows, from each
-    ticker's own target series (only values known at the forecast time)."""
-    out = {name: np.empty((len(anchors), horizon)) for name in BASELINES}
-    for ticker, rows in series.groupby("ticker", sort=False):
-        sel = tickers == ticker
-        if not sel.any():
-            continue
-        values = rows["value"].to_numpy(np.float64)
-        out["persistence"][sel] = fm.persistence_forecast(values, anchors[sel], horizon, offset)
-        out["moving_average"][sel] = fm.moving_average_forecast(values, anchors[sel], horizon, window, offset)
-    return out
 
 
 def naive_scales(series: pd.DataFrame) -> dict[str, float]:
@@ -43,19 +27,39 @@ def naive_scales(series: pd.DataFrame) -> dict[str, float]:
     return {str(t): fm.naive_scale(rows["value"].to_numpy(np.float64)) for t, rows in train.groupby("ticker")}
 
 
+def back_transform(scaled: np.ndarray, w: dict, scalers, inputs: str) -> np.ndarray:
+    """Model outputs [M, horizon] in original units: relative inputs predict log volume relative to
+    the window's level (back by expm1: the median), levels inputs a scaled target per ticker."""
+    if inputs == "relative":
+        return np.expm1(scaled.astype(np.float64) + w["level"][:, None])
+    pred = np.empty(scaled.shape, dtype=np.float64)
+    for ticker in np.unique(w["ticker"]):
+        sel = w["ticker"] == ticker
+        pred[sel] = scalers.inverse_target(scaled[sel], str(ticker))
+    return pred
+
+
+def best_baseline(metrics: dict) -> str:
+    """The baseline with the lowest pooled test MASE: what the LSTM must beat."""
+    return min(BASELINES, key=lambda b: metrics[b]["overall"]["mase"])
+
+
 def evaluate_forecasts(w: dict, pred: np.ndarray, series: pd.DataFrame, horizon: int, offset: int, window: int) -> dict:
-    """Test-part scores in original units: LSTM, persistence and moving average, pooled and per
-    ticker, overall and by forecast step."""
-    test = w["split"] == "test"
-    tickers, anchors, actual = w["ticker"][test].astype(str), w["anchor"][test], w["actual"][test]
-    forecasts = {"lstm": pred[test], **baseline_forecasts(series, tickers, anchors, horizon, offset, window)}
+    """Test-part scores in original units of the LSTM and every baseline on the same windows,
+    pooled and per ticker, overall and by forecast step, and which baseline is the strongest."""
     scales = naive_scales(series)
+    baselines, chosen = baseline_forecasts(series, w, horizon, offset, window, scales)
+    test = w["split"] == "test"
+    tickers, actual = w["ticker"][test].astype(str), w["actual"][test]
+    forecasts = {"lstm": pred[test], **{name: f[test] for name, f in baselines.items()}}
     metrics = {name: fm.scores_by_ticker(actual, f, tickers, scales) for name, f in forecasts.items()}
     metrics["by_step"] = {
         str(k + 1): {name: fm.scores_by_ticker(actual[:, k], f[:, k], tickers, scales)["overall"]
                      for name, f in forecasts.items()}
         for k in range(horizon)
     }
+    metrics["best_baseline"] = best_baseline(metrics)
+    metrics["baseline_settings"] = chosen
     metrics["test_windows"] = int(test.sum())
     metrics["moving_average_window"] = window
     return metrics
@@ -96,12 +100,9 @@ def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str
     hparams = training["hparams"]
     w = load_windows(windows)
     meta = json.loads(pq.read_schema(windows).metadata[b"forecast"])
-    sc = ForecastScalers.from_dict(json.loads(Path(scalers).read_text()))
-    scaled = predict_windows(load_regressor(weights, hparams), w["x"])
-    pred = np.empty(scaled.shape, dtype=np.float64)
-    for ticker in np.unique(w["ticker"]):
-        sel = w["ticker"] == ticker
-        pred[sel] = sc.inverse_target(scaled[sel], str(ticker))
+    sc = forecast_scalers_from_dict(json.loads(Path(scalers).read_text()))
+    scaled = predict_windows(load_regressor(weights, hparams), w["x"], w["future"])
+    pred = back_transform(scaled, w, sc, meta.get("inputs", "levels"))
     ser = pd.read_parquet(series)
     metrics = evaluate_forecasts(w, pred, ser, meta["horizon"], meta["offset"], evaluate.moving_average_window)
     plots = {}
@@ -109,7 +110,7 @@ def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str
         pd.DataFrame({"ticker": w["ticker"], "split": w["split"], "anchor": w["anchor"], "date": w["date"],
                       "predicted": list(pred), "actual": list(w["actual"])}).to_parquet(tmp / "predictions.parquet", index=False)
         plot_history([{**h, "val_loss": h["val_loss"] if h["val_loss"] is not None else float("nan")}
-                      for h in training["history"]], tmp / "loss_curves.png", ylabel="MSE loss (scaled)")
+                      for h in training["history"]], tmp / "loss_curves.png", ylabel="training loss (weighted)")
         plots["loss_curves"] = "loss_curves.png"
         for ticker in sorted(np.unique(w["ticker"]))[: evaluate.max_plots]:
             name = f"forecast_{ticker}"

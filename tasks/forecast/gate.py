@@ -14,6 +14,7 @@ from lstm_models import forecast_metrics as fm
 from tasks.shared.artifacts import fmt
 from tasks.shared.gate import publish_decision, run_gate
 
+from .baselines import LABELS
 from .config import ForecastPrepareConfig
 from .evaluate import naive_scales
 from .prepare import load_windows, ticker_rows
@@ -44,14 +45,11 @@ def score_bundle(bundle: str | Path, valid: str, windows: str, series: str, pred
             unknown.append(str(ticker))
             continue
         sel = np.flatnonzero(w["ticker"] == ticker)
-        frame = rows[str(ticker)]
-        x_all = champ.scalers.transform_features(frame[champ.features].to_numpy(np.float64), str(ticker))
         anchors = w["anchor"][sel]
-        ok = anchors >= champ.lookback - 1
+        ok = anchors >= champ.history_needed - 1
         if not ok.any():
             continue
-        x = np.stack([x_all[a - champ.lookback + 1: a + 1] for a in anchors[ok]]).astype(np.float32)
-        theirs[sel[ok]] = champ.scalers.inverse_target(champ.predict_scaled(x), str(ticker))
+        theirs[sel[ok]] = champ.predict_anchors(rows[str(ticker)], str(ticker), anchors[ok])
     keep = np.isfinite(theirs).all(axis=1)
     note = f"tickers the champion was not trained on are left out: {', '.join(unknown)}" if unknown else ""
     if not keep.any():
@@ -75,14 +73,14 @@ def gate_forecast_task(registry: str, version: str, metrics: dict, valid: str, w
         return theirs["mase"], mine["mase"], note
 
     d = run_gate(registry, "forecast", version, metric="MASE", higher_is_better=False, margin=margin,
-                 candidate_value=metrics["lstm"]["overall"]["mase"], baseline="persistence",
-                 baseline_value=metrics["persistence"]["overall"]["mase"], score_champion=score, force=force)
+                 candidate_value=metrics["lstm"]["overall"]["mase"], baseline=LABELS[metrics["best_baseline"]],
+                 baseline_value=metrics[metrics["best_baseline"]]["overall"]["mase"], score_champion=score, force=force)
     if d["champion_before"] == version:
         champion = metrics["lstm"]["overall"]
     table = [{"method": label, **{k: fmt(metrics[m]["overall"][k]) for k in FORECAST_KEYS}}
              for m, label in FORECAST_METHODS.items()]
     if champion:
         table.append({"method": f"champion {d['champion_before']}", **{k: fmt(champion[k]) for k in FORECAST_KEYS}})
-    publish_decision("forecast", d, table, "Test-part errors pooled over tickers: LSTM (candidate) vs persistence "
-                                            "vs moving average vs the champion")
+    publish_decision("forecast", d, table, "Test-part errors pooled over tickers: LSTM (candidate) vs every baseline "
+                                            "(the best one is the gate's) vs the champion")
     return d

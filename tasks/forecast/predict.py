@@ -56,7 +56,7 @@ def predict_forecast(data: str, registry: str, version: str | None, output: str)
     version, bundle = Registry(registry).resolve("forecast", version)
     predictor = ForecastPredictor.load(bundle)
     lines = []
-    for ticker, rows in history_for_forecast(read_prices(data), predictor.features, predictor.lookback,
+    for ticker, rows in history_for_forecast(read_prices(data), predictor.columns, predictor.history_needed,
                                              predictor.open_fill).items():
         try:
             lines += predictor.forecast(rows, ticker)

@@ -17,10 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lstm_models.scaling import ForecastScalers
-from lstm_models.windows import chronological_split, make_windows
+from lstm_models import forecast_metrics as fm
+from lstm_models.bundle import read_config, read_json
+from lstm_models.features import LEVEL_DAYS, input_names, relative_rows
+from lstm_models.forecaster import window_inputs
+from lstm_models.scaling import ForecastScalers, InputStandardizer, forecast_scalers_from_dict
+from lstm_models.windows import anchor_range, chronological_split
 from tasks.shared.caching import cached_task, staging
-from tasks.shared.errors import DataError
+from tasks.shared.errors import ConfigError, DataError
 
 from .config import ForecastPrepareConfig, ForecastSplitConfig
 
@@ -41,19 +45,11 @@ def ticker_rows(valid: pd.DataFrame, max_rows: int | None = None) -> dict[str, p
     return {str(t): rows.reset_index(drop=True) for t, rows in valid.groupby("ticker", sort=True)}
 
 
-def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: ForecastSplitConfig, source: str = "input"
-                    ) -> tuple[pa.Table, pd.DataFrame, ForecastScalers, dict]:
-    """(windows table, series frame, fitted scalers, info) from validated rows.
-
-    windows: ticker, split, anchor (row of the window's last input within its ticker), date
-    (that row's date), x (scaled inputs, lookback * F floats), y (scaled targets, horizon) and
-    actual (targets in original units). series: every row used, with its part and target value
-    in original units (what baselines, MASE scales and plots read)."""
-    features, target = list(prepare.features), prepare.target
+def _split_parts(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: ForecastSplitConfig, source: str):
+    """{ticker: (rows, Split)} of the tickers with enough rows, and {ticker: why} of the others."""
     lookback, horizon, offset = prepare.lookback, prepare.horizon, prepare.offset
-    need = lookback + offset + horizon  # rows for one training window and one test window, at least
-    log_columns = ["Volume"] if prepare.log_volume else []
-
+    # a training window needs its lookback, and relative inputs also the level's days, before it
+    need = max(lookback, LEVEL_DAYS if prepare.inputs == "relative" else 0) + offset + horizon
     parts, skipped = {}, {}
     for ticker, rows in ticker_rows(valid, prepare.max_rows_per_ticker).items():
         try:
@@ -71,39 +67,103 @@ def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: 
         detail = "; ".join(f"{t}: {why}" for t, why in list(skipped.items())[:3])
         raise DataError(source, "too few rows for the configured windows",
                         f"lookback {lookback} + horizon {horizon} per part; {detail}")
+    return parts, skipped
 
-    scalers = ForecastScalers.fit(
+
+def _first_anchor(prepare: ForecastPrepareConfig) -> int:
+    """The earliest anchor whose window (and, for relative inputs, whose level) is complete."""
+    return max(prepare.lookback, LEVEL_DAYS if prepare.inputs == "relative" else 1) - 1
+
+
+def fit_scalers(parts: dict, prepare: ForecastPrepareConfig) -> ForecastScalers | InputStandardizer:
+    """Preprocessing state fitted on the training rows only: per-ticker scalers (levels) or one
+    standardizer of the scale-free inputs over all tickers (relative)."""
+    if prepare.inputs == "relative":
+        rows = np.concatenate([relative_rows(r, prepare.calendar)["inputs"][: s.train_end] for r, s in parts.values()])
+        return InputStandardizer.fit(rows, input_names(prepare.calendar)[:-1], prepare.calendar)
+    features, target = list(prepare.features), prepare.target
+    return ForecastScalers.fit(
         {t: (rows[features].to_numpy(np.float64)[: s.train_end], rows[target].to_numpy(np.float64)[: s.train_end])
          for t, (rows, s) in parts.items()},
         feature_names=features, target_name=target, feature_kind=prepare.feature_scaler,
-        target_kind=prepare.target_scaler, log_columns=log_columns, per_ticker=prepare.per_ticker_scalers,
+        target_kind=prepare.target_scaler, log_columns=["Volume"] if prepare.log_volume else [],
+        per_ticker=prepare.per_ticker_scalers,
     )
+
+
+def window_spec(prepare: ForecastPrepareConfig) -> dict:
+    """What lstm_models.forecaster.window_inputs needs of the config (and a bundle stores)."""
+    return {k: getattr(prepare, k) for k in ("inputs", "calendar", "features", "target", "lookback", "horizon", "offset")}
+
+
+def start_scalers(bundle: str | Path, prepare: ForecastPrepareConfig) -> InputStandardizer:
+    """The input standardizer of a bundle this run starts from (--init-from): its weights expect
+    inputs scaled as they were when it was trained. Its windows must be this config's."""
+    config = read_config(bundle, "forecast")
+    theirs = {k: config.get(k) for k in ("inputs", "lookback", "horizon", "offset")}
+    mine = {"inputs": prepare.inputs, "lookback": prepare.lookback, "horizon": prepare.horizon, "offset": prepare.offset}
+    if prepare.inputs != "relative" or theirs != mine:
+        raise ConfigError(f"{bundle}: a run can start from a model on relative inputs with the same windows; "
+                          f"it has {theirs}, this config {mine}")
+    scalers = forecast_scalers_from_dict(read_json(Path(bundle), "scalers.json"))
+    if scalers.calendar != prepare.calendar:
+        raise ConfigError(f"{bundle}: calendar inputs {scalers.calendar}, this config {prepare.calendar}")
+    return scalers
+
+
+def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: ForecastSplitConfig,
+                    source: str = "input", start_bundle: str | None = None
+                    ) -> tuple[pa.Table, pd.DataFrame, ForecastScalers | InputStandardizer, dict]:
+    """(windows table, series frame, fitted preprocessing state, info) from validated rows.
+
+    windows: ticker, split, anchor (row of the window's last input within its ticker), date
+    (that row's date), x (model inputs, lookback * F floats), future (covariates of the forecast
+    days, when used), y (targets as the model sees them), level (what predictions are relative
+    to), weight (each window's share of the loss) and actual (targets in original units).
+    series: every row used, with its part, target value in original units and log |return|
+    (what baselines, MASE scales and plots read)."""
+    lookback, horizon, offset = prepare.lookback, prepare.horizon, prepare.offset
+    parts, skipped = _split_parts(valid, prepare, split, source)
+    scalers = start_scalers(start_bundle, prepare) if start_bundle else fit_scalers(parts, prepare)
 
     chunks, series = [], []
     for ticker, (rows, s) in parts.items():
-        x_all = scalers.transform_features(rows[features].to_numpy(np.float64), ticker).astype(np.float32)
-        y_raw = rows[target].to_numpy(np.float64)
-        y_all = scalers.transform_target(y_raw, ticker).astype(np.float32)
+        values = rows[prepare.target].to_numpy(np.float64)
+        # the loss weight that makes an L1 loss on log volume approximate MASE in original units:
+        # an error of e on the log scale costs about exp(level) * e, divided by the ticker's scale
+        scale = fm.naive_scale(values[: s.train_end]) if s.train_end > 1 else 1.0
         label = np.empty(len(rows), dtype=object)
         for name, (lo, hi) in s.parts().items():
             label[lo:hi] = name
-            w = make_windows(x_all, y_all, lookback, horizon, offset=offset, targets_within=(lo, hi))
-            if not len(w):
+            first, stop = anchor_range(len(rows), lookback, horizon, offset, (lo, hi))
+            anchors = np.arange(max(first, _first_anchor(prepare)), stop, dtype=np.int64)
+            if not len(anchors):
                 continue
-            actual = make_windows(x_all, y_raw, lookback, horizon, offset=offset, targets_within=(lo, hi)).y
-            chunks.append(pa.table({
-                "ticker": pa.array([ticker] * len(w), pa.string()),
-                "split": pa.array([name] * len(w), pa.string()),
-                "anchor": pa.array(w.anchor, pa.int64()),
-                "date": pa.array(rows["Date"].to_numpy()[w.anchor]),
-                "x": _fixed_list(w.x.astype(np.float32), pa.float32()),
-                "y": _fixed_list(w.y.astype(np.float32), pa.float32()),
-                "actual": _fixed_list(actual.astype(np.float64), pa.float64()),
-            }))
+            w = window_inputs(rows, ticker, anchors, window_spec(prepare), scalers)
+            weight = (np.exp(w["level"]) / scale if prepare.inputs == "relative" and scale > 0
+                      else np.ones(len(anchors)))
+            table = {
+                "ticker": pa.array([ticker] * len(anchors), pa.string()),
+                "split": pa.array([name] * len(anchors), pa.string()),
+                "anchor": pa.array(anchors, pa.int64()),
+                "date": pa.array(rows["Date"].to_numpy()[anchors]),
+                "x": _fixed_list(w["x"], pa.float32()),
+                "y": _fixed_list(w["y"].astype(np.float32), pa.float32()),
+                "level": pa.array(w["level"], pa.float64()),
+                "weight": pa.array((weight / max(np.mean(weight), 1e-12)).astype(np.float32), pa.float32()),
+                "actual": _fixed_list(values[anchors[:, None] + offset + np.arange(horizon)], pa.float64()),
+            }
+            if w["future"] is not None:
+                table["future"] = _fixed_list(w["future"].astype(np.float32), pa.float32())
+            chunks.append(pa.table(table))
+        adj = rows["Adj Close"].to_numpy(np.float64)
+        abs_ret = np.log(np.abs(np.concatenate([[0.0], np.diff(np.log(adj))])) + 1e-4)
         series.append(pd.DataFrame({"ticker": ticker, "row": np.arange(len(rows)), "Date": rows["Date"].to_numpy(),
-                                    "split": label, "value": y_raw}))
-    windows = pa.concat_tables(chunks)
-    shape = {"lookback": lookback, "n_features": len(features), "horizon": horizon, "offset": offset}
+                                    "split": label, "value": values, "abs_ret": abs_ret}))
+    windows = pa.concat_tables(chunks, promote_options="default")
+    n_future = windows.schema.field("future").type.list_size // horizon if "future" in windows.schema.names else 0
+    shape = {"lookback": lookback, "n_features": windows.schema.field("x").type.list_size // lookback,
+             "horizon": horizon, "offset": offset, "n_future": n_future, "inputs": prepare.inputs}
     windows = windows.replace_schema_metadata({"forecast": json.dumps(shape)})
     series_df = pd.concat(series, ignore_index=True)
     counts = pd.Series(windows.column("split").to_pylist()).value_counts()
@@ -119,9 +179,9 @@ def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: 
 
 
 @cached_task(name="prepare-windows", stage="prepare", ignore=('source',))
-def prepare_windows_task(valid: str, source: str, prepare: ForecastPrepareConfig, split: ForecastSplitConfig, out_dir: str,
-                         cache_key: str) -> dict:
-    windows, series, scalers, info = prepare_windows(pd.read_parquet(valid), prepare, split, source)
+def prepare_windows_task(valid: str, source: str, prepare: ForecastPrepareConfig, split: ForecastSplitConfig,
+                         start_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+    windows, series, scalers, info = prepare_windows(pd.read_parquet(valid), prepare, split, source, start_bundle)
     with staging(out_dir) as tmp:
         pq.write_table(windows, tmp / "windows.parquet")
         series.to_parquet(tmp / "series.parquet", index=False)
@@ -134,7 +194,8 @@ def prepare_windows_task(valid: str, source: str, prepare: ForecastPrepareConfig
 
 def load_windows(path: str | Path, split: str | None = None) -> dict[str, np.ndarray]:
     """Arrays of windows.parquet (all parts, or one): x [M, lookback, F], y and actual [M, horizon],
-    ticker, split, anchor, date."""
+    future [M, horizon * n_future] (None without covariates), level and weight [M], ticker,
+    split, anchor, date."""
     table = pq.read_table(path)
     shape = json.loads(table.schema.metadata[b"forecast"])
     if split is not None:
@@ -149,6 +210,8 @@ def load_windows(path: str | Path, split: str | None = None) -> dict[str, np.nda
 
     x = flat("x", np.float32).reshape(-1, shape["lookback"], shape["n_features"])
     return {"x": x, "y": flat("y", np.float32), "actual": flat("actual", np.float64),
+            "future": flat("future", np.float32) if "future" in table.schema.names else None,
+            "level": table.column("level").to_numpy(), "weight": table.column("weight").to_numpy(),
             "ticker": np.asarray(table.column("ticker").to_pylist(), dtype=object),
             "split": np.asarray(table.column("split").to_pylist(), dtype=object),
             "anchor": table.column("anchor").to_numpy(), "date": table.column("date").to_numpy()}

@@ -11,8 +11,10 @@ from lstm_models.bundle import load_safetensors, write_bundle
 from tasks.shared.artifacts import BUNDLE_FORMAT, bundle_name, fmt, publish_bundle_artifacts
 from tasks.shared.registry import register
 
+from .baselines import LABELS
+
 FORECAST_KEYS = ("mase", "smape", "rmse", "mae")
-FORECAST_METHODS = {"lstm": "LSTM", "persistence": "persistence", "moving_average": "moving average"}
+FORECAST_METHODS = {"lstm": "LSTM", **LABELS}
 
 
 def forecast_rows(metrics: dict) -> list[dict]:
@@ -29,14 +31,23 @@ def forecast_ticker_rows(metrics: dict) -> list[dict]:
 
 
 def forecast_verdict(metrics: dict) -> str:
-    lstm, pers = metrics["lstm"], metrics["persistence"]
+    """Plain words on whether the LSTM is worth publishing: against the best baseline of the run,
+    overall and at each step, and against persistence ticker by ticker."""
+    lstm, best = metrics["lstm"], metrics["best_baseline"]
     tickers = sorted(lstm["per_ticker"])
-    worse = [t for t in tickers if not lstm["per_ticker"][t]["mase"] < pers["per_ticker"][t]["mase"]]
-    overall = ("beats" if lstm["overall"]["mase"] < pers["overall"]["mase"] else "does not beat")
-    text = (f"Pooled over {len(tickers)} ticker(s), the LSTM {overall} persistence on MASE "
-            f"({lstm['overall']['mase']:.3f} vs {pers['overall']['mase']:.3f}).")
-    if worse and len(tickers) > 1:
-        text += f" It does not beat persistence for {len(worse)} of {len(tickers)} tickers: {', '.join(worse)}."
+    ratio = lstm["overall"]["mase"] / metrics[best]["overall"]["mase"]
+    text = (f"Pooled over {len(tickers)} ticker(s), the LSTM's MASE is {ratio:.3f} x that of the best baseline "
+            f"({LABELS[best]}): it {'beats' if ratio < 1 else 'does not beat'} it "
+            f"({lstm['overall']['mase']:.3f} vs {metrics[best]['overall']['mase']:.3f}).")
+    losing = [k for k, v in metrics["by_step"].items() if not v["lstm"]["mase"] < v[best]["mase"]]
+    if losing:
+        text += f" It does not beat {LABELS[best]} at step(s) {', '.join(losing)}."
+    if len(tickers) > 1:
+        pers = metrics["persistence"]["per_ticker"]
+        beats = [t for t in tickers if lstm["per_ticker"][t]["mase"] < pers[t]["mase"]]
+        text += f" It beats persistence on {len(beats)} of {len(tickers)} tickers ({len(beats) / len(tickers):.0%})."
+    if ratio >= 1:
+        text += " Nothing here says this model forecasts better than plain arithmetic: use the baseline."
     return text
 
 
@@ -44,24 +55,37 @@ def forecast_model_card(info: dict) -> str:
     m, p, r = info["metrics"], info["config"]["prepare"], info["rows"]
     table = "\n".join(f"| {row['method']} | {row['mase']} | {row['smape']} | {row['rmse']} | {row['mae']} |"
                       for row in forecast_rows(m))
-    steps = "\n".join(f"| {k} | {v['lstm']['mase']:.3f} | {v['persistence']['mase']:.3f} | "
-                      f"{v['moving_average']['mase']:.3f} |" for k, v in m["by_step"].items())
+    steps = "\n".join(f"| {k} | " + " | ".join(f"{v[name]['mase']:.3f}" for name in FORECAST_METHODS) + " |"
+                      for k, v in m["by_step"].items())
     mode = ("same-day mode: it predicts day t's target from day t's own prices, which are not known "
             "before the day ends, so it **explains rather than forecasts**" if p["offset"] == 0 else
             f"a forecast: the targets of the next {p['horizon']} trading day(s) from the {p['lookback']} days up to today")
-    w, t = info["windows"], info["training"]
+    w, t, mc = info["windows"], info["training"], info["config"]["model"]
+    net = (f"{'Conv1d ' + str(mc['conv_channels']) + ' -> ' if mc['conv_channels'] else ''}{mc['cell'].upper()} "
+           f"{mc['hidden_size']} x {mc['num_layers']} -> FC {mc['fc_size']} -> FC {p['horizon']}")
+    if p["inputs"] == "relative":
+        inputs = ("daily log returns, gap, range, open-to-close move, log |return|, change of log volume"
+                  f"{', calendar' if p['calendar'] else ''} and log volume relative to the mean of the last 20 days "
+                  "(scale free: any ticker, any era); the target is log volume relative to that level, "
+                  "back-transformed by the median (expm1)")
+        scaling = "inputs standardised with one mean and deviation over all tickers' training rows"
+    else:
+        inputs = ", ".join(p["features"])
+        scaling = (f"scalers ({p['feature_scaler']} features, {p['target_scaler']} target"
+                   f"{', log1p volume' if p['log_volume'] else ''}, {'per ticker' if p['per_ticker_scalers'] else 'shared'})"
+                   " fitted on the training rows only")
+    start = (f"\n- Started from `{t['init_from']}` ({'fine-tuned' if t['fine_tuned'] else 'used as it is'})"
+             if t.get("init_from") else "")
     return f"""# Model card: {info['name']}
 
-LSTM regressor (LSTM -> ReLU -> FC {info['config']['model']['fc_size']} -> ReLU -> FC {p['horizon']}) predicting
-`{p['target']}` from {', '.join(p['features'])}; {mode}.
+Regressor ({net}) predicting `{p['target']}` from {inputs}; {mode}.
 
 ## Data
 - Source: `{info['source']}` (content hash `{info['source_sha256']}`)
 - Tickers: {', '.join(info['tickers'][:40])}{' ...' if len(info['tickers']) > 40 else ''}
 - Rows: read {r['read']}, accepted {r['accepted']}, quarantined {r['quarantined']} (Open = 0 is filled, not quarantined)
 - Split per ticker, in time order: windows train {w['train']}, validation {w['val']}, test {w['test']};
-  scalers ({p['feature_scaler']} features, {p['target_scaler']} target{', log1p volume' if p['log_volume'] else ''},
-  {'per ticker' if p['per_ticker_scalers'] else 'shared'}) fitted on the training rows only.
+  {scaling}.{start}
 - Retraining policy: scalers are refit on each run's training rows (not frozen from the previous champion);
   profile.json summarises returns and volume of this data for drift reports.
 
@@ -75,13 +99,17 @@ and MAE pooled over tickers mix scales, read them per ticker in metrics.json.
 {forecast_verdict(m)}
 
 ### MASE by forecast step
-| step | LSTM | persistence | moving average ({m['moving_average_window']} days) |
-|---|---|---|---|
+| step | {' | '.join(FORECAST_METHODS.values())} |
+|---|{'---|' * len(FORECAST_METHODS)}
 {steps}
+
+Moving average over {m['moving_average_window']} days; exponential smoothing constant
+{m['baseline_settings']['exp_smoothing_alpha']} and ridge penalty {m['baseline_settings']['ridge_alpha']}, both chosen on the
+{'validation' if m['baseline_settings']['chosen_on'] == 'val' else 'training'} part.
 
 ## Training
 - Device: {t['device']}; best epoch {t['best_epoch']}; validation loss {t['best_val_loss'] if t['best_val_loss'] is None else round(t['best_val_loss'], 5)}; early stop: {t['stopped_early']}
-- Parameters: {t['parameters']:,}
+- Parameters: {t['parameters']:,}; batch size {t.get('batch_size')}; samples seen {t.get('samples_seen', 0):,}
 
 ## Config
 ```json
@@ -101,6 +129,7 @@ def publish_forecast(info: dict, weights: str, scalers: str, profile: str, plots
         "kind": "forecast", "format": BUNDLE_FORMAT, "model": info["training"]["hparams"],
         "features": p["features"], "target": p["target"], "lookback": p["lookback"], "horizon": p["horizon"],
         "offset": p["offset"], "log_volume": p["log_volume"], "tickers": info["tickers"],
+        "inputs": p["inputs"], "calendar": p["calendar"],
         "open_fill": info["config"]["validation"]["open_fill"], "pipeline": info["config"],
     }
     lineage = {k: info[k] for k in ("source", "source_sha256", "rows", "windows", "boundaries", "code_version",

@@ -18,7 +18,7 @@ CLI = [sys.executable, "-m", "flows.cli"]
 TINY = """name: forecast-tiny
 prepare: {lookback: 5, horizon: 3}
 model: {hidden_size: 4, fc_size: 8}
-train: {epochs: 2, batch_size: 64, patience: 1}
+train: {epochs: 2, batch_size: 64, patience: 1, min_samples: 1}
 evaluate: {max_plots: 1}
 """
 
@@ -46,7 +46,8 @@ def test_train_json_is_the_last_stdout_line(trained):
     assert lines[0] == "Forecast model published."
     summary = json.loads(lines[-1])
     assert set(summary["metrics"]) == {"mase", "smape", "rmse", "mae"}
-    assert set(summary["baselines"]) == {"persistence", "moving_average"}
+    assert set(summary["baselines"]) == {"persistence", "moving_average", "exp_smoothing", "ridge"}
+    assert summary["best_baseline"] in summary["baselines"]
     assert summary["rows"] == {"read": 252, "accepted": 252, "quarantined": 0}
     assert Path(summary["bundle"]).is_dir()
 
@@ -100,7 +101,7 @@ def test_predict_with_a_bad_recent_row_names_file_row_and_rule(trained, prefect_
     df.to_csv(bad, index=False)
     out = run(["forecast", "predict", "--bundle", bundle, "--data", str(bad)], prefect_api)
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.strip() == (f"error: {bad}, row 251: Close missing or not positive in the last 5 rows: "
+    assert out.stderr.strip() == (f"error: {bad}, row 251: Close missing or not positive in the last 20 rows: "
                                   "Close=-1.0 on 2022-08-16")
 
 

@@ -40,7 +40,7 @@ FORECAST_CONFIG = {
     "name": "e2e-tiny",
     "prepare": {"lookback": 10, "horizon": 3},
     "model": {"hidden_size": 8, "fc_size": 16},
-    "train": {"epochs": 2, "batch_size": 64, "patience": 1},
+    "train": {"epochs": 2, "batch_size": 64, "patience": 1, "min_samples": 1},
     "evaluate": {"max_plots": 2},
 }
 SENTIMENT_ARTIFACTS = {"sentiment-validation", "sentiment-metrics", "sentiment-model-card", "sentiment-bundle",

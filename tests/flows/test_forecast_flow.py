@@ -11,6 +11,7 @@ import pytest
 
 from flows.config import ForecastConfig
 from flows.forecast import forecast_training
+from lstm_models.features import input_names, relative_rows
 from lstm_models.forecaster import ForecastPredictor
 from tasks.forecast.predict import history_for_forecast
 from tasks.forecast.prices import read_prices
@@ -26,7 +27,7 @@ SMALL = {
     "prepare": {"lookback": 10, "horizon": 3},
     "split": {"val_fraction": 0.15, "test_fraction": 0.2},
     "model": {"hidden_size": 8, "fc_size": 16},
-    "train": {"epochs": 3, "batch_size": 64, "patience": 2},
+    "train": {"epochs": 3, "batch_size": 64, "patience": 2, "min_samples": 1},
     "evaluate": {"max_plots": 5},
 }
 EXPENSIVE = ["ingest", "validate", "profile", "prepare", "train", "evaluate"]
@@ -66,7 +67,8 @@ def test_cold_run_publishes_a_bundle_with_lstm_and_baseline_errors(first_run):
     for block in (summary["metrics"], *summary["baselines"].values()):
         assert set(block) == {"mase", "smape", "rmse", "mae"}
         assert all(np.isfinite(v) and v >= 0 for v in block.values())
-    assert set(summary["baselines"]) == {"persistence", "moving_average"}
+    assert set(summary["baselines"]) == {"persistence", "moving_average", "exp_smoothing", "ridge"}
+    assert summary["best_baseline"] == min(summary["baselines"], key=lambda b: summary["baselines"][b]["mase"])
     assert set(summary["by_step"]) == {"1", "2", "3"}
     names = {p.name for p in Path(summary["bundle"]).iterdir()}
     assert {"weights.safetensors", "config.json", "scalers.json", "metrics.json", "model_card.md",
@@ -78,8 +80,9 @@ def test_cold_run_publishes_a_bundle_with_lstm_and_baseline_errors(first_run):
 def test_metrics_json_has_pooled_and_per_ticker_scores(first_run):
     _, summary = first_run
     metrics = json.loads((Path(summary["bundle"]) / "metrics.json").read_text())
-    for method in ("lstm", "persistence", "moving_average"):
+    for method in ("lstm", "persistence", "moving_average", "exp_smoothing", "ridge"):
         assert set(metrics[method]["per_ticker"]) == {"AAPL", "SBUX"}
+    assert set(metrics["baseline_settings"]) == {"exp_smoothing_alpha", "ridge_alpha", "chosen_on"}
     assert metrics["lstm"]["overall"]["mase"] == pytest.approx(summary["metrics"]["mase"])
 
 
@@ -93,12 +96,18 @@ def test_the_all_null_row_is_quarantined_with_its_reason(first_run):
 def test_scalers_are_fitted_on_the_training_rows_only(first_run):
     out, summary = first_run
     scalers = json.loads((Path(summary["bundle"]) / "scalers.json").read_text())
-    series = pd.read_parquet(next((out / "work" / "prepare").iterdir()) / "series.parquet")
-    sbux = series[series["ticker"] == "SBUX"]
-    train = sbux.loc[sbux["split"] == "train", "value"].to_numpy()
-    target = scalers["target"]["SBUX"]
-    assert target["mean"] == pytest.approx([np.log1p(train).mean()])
-    assert target["mean"] != pytest.approx([np.log1p(sbux["value"].to_numpy()).mean()])
+    prepared = next((out / "work" / "prepare").iterdir())
+    series = pd.read_parquet(prepared / "series.parquet")
+    valid = pd.read_parquet(Path(summary["quarantine"]).with_name("valid.parquet"))
+    train, every = [], []
+    for ticker, rows in valid.sort_values(["ticker", "Date"]).groupby("ticker"):
+        inputs = relative_rows(rows.reset_index(drop=True))["inputs"]
+        n_train = int(((series["ticker"] == ticker) & (series["split"] == "train")).sum())
+        train.append(inputs[:n_train])
+        every.append(inputs)
+    assert scalers["kind"] == "relative" and scalers["names"] == input_names()[:-1]
+    np.testing.assert_allclose(scalers["mean"], np.concatenate(train).mean(0), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(scalers["mean"], np.concatenate(every).mean(0), rtol=1e-5, atol=1e-7)
 
 
 def test_bundle_round_trip_forecasts_the_last_evaluated_window(first_run, prices, tmp_path):
@@ -112,7 +121,7 @@ def test_bundle_round_trip_forecasts_the_last_evaluated_window(first_run, prices
     cut.write_text("\n".join(lines[: int(last["anchor"]) + 2]) + "\n")  # header + rows 0..anchor
 
     predictor = ForecastPredictor.load(summary["bundle"])
-    histories = history_for_forecast(read_prices(cut), predictor.features, predictor.lookback, predictor.open_fill)
+    histories = history_for_forecast(read_prices(cut), predictor.columns, predictor.history_needed, predictor.open_fill)
     forecast = predictor.forecast(histories["SBUX"], "SBUX")
     assert [r["step"] for r in forecast] == [1, 2, 3]
     np.testing.assert_allclose([r["volume"] for r in forecast], last["predicted"], rtol=1e-5)
@@ -156,11 +165,12 @@ def test_too_few_rows_for_the_windows_is_a_data_error(prefect_api, tmp_path):
 def test_article_mode_trains_without_a_validation_set(prefect_api, tmp_path):
     """Same-day mode, first 200 rows train, no validation: the last weights are kept."""
     cfg = ForecastConfig.model_validate({
-        "prepare": {"features": ["Open", "High", "Low", "Close", "Adj Close"], "lookback": 1, "horizon": 1,
-                    "offset": 0, "log_volume": False, "target_scaler": "minmax"},
+        "prepare": {"inputs": "levels", "calendar": False, "features": ["Open", "High", "Low", "Close", "Adj Close"],
+                    "lookback": 1, "horizon": 1, "offset": 0, "log_volume": False, "target_scaler": "minmax"},
         "split": {"train_rows": 200, "val_rows": 0},
         "model": {"hidden_size": 2, "fc_size": 128},
-        "train": {"epochs": 20, "batch_size": 200, "clip": 0, "patience": 1000},
+        "train": {"epochs": 20, "batch_size": 200, "clip": 0, "patience": 1000, "max_samples": None, "min_samples": 1, "loss": "mse",
+                  "lr_schedule": "constant"},
         "evaluate": {"max_plots": 1},
     })
     summary = forecast_training(data=str(SBUX), config=cfg, output=str(tmp_path))

@@ -7,17 +7,21 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from lstm_models.features import CALENDAR, input_names
 from lstm_models.forecaster import future_dates
 from lstm_models.scaling import ForecastScalers
+from tasks.forecast.baselines import BASELINES, Series, baseline_forecasts, es_level, ridge_inputs
 from tasks.forecast.config import ForecastPrepareConfig, ForecastSplitConfig
-from tasks.forecast.evaluate import baseline_forecasts
+from tasks.forecast.evaluate import naive_scales
 from tasks.forecast.prepare import load_windows, prepare_windows
 from tasks.forecast.prices import read_prices
 from tasks.shared.errors import DataError
 
 REPO = Path(__file__).resolve().parents[3]
 SBUX = REPO / "data" / "SBUX.csv"
-PREPARE = ForecastPrepareConfig(lookback=10, horizon=3)  # the default config's settings, shorter windows
+# the article's inputs (price columns scaled per ticker), shorter windows
+PREPARE = ForecastPrepareConfig(inputs="levels", calendar=False, lookback=10, horizon=3)
+RELATIVE = ForecastPrepareConfig(lookback=10, horizon=3)  # the default config's inputs
 SPLIT = ForecastSplitConfig()
 
 
@@ -89,12 +93,43 @@ def test_one_shared_scaler_applies_to_any_ticker(two_tickers):
 
 def test_baselines_use_only_values_known_at_the_forecast_time(prepared):
     w, series, _, _ = prepared
-    sel = w["ticker"] == "SBUX"
-    f = baseline_forecasts(series, w["ticker"][sel], w["anchor"][sel], horizon=3, offset=1, window=5)
+    scales = naive_scales(series)
+    f, chosen = baseline_forecasts(series, w, horizon=3, offset=1, ma_window=5, scales=scales)
+    assert set(f) == set(BASELINES) and chosen["chosen_on"] == "val" and chosen["exp_smoothing_alpha"] > 0
     volume = series.loc[series["ticker"] == "SBUX", "value"].to_numpy()
-    t = w["anchor"][sel][-1]
-    assert (f["persistence"][-1] == volume[t]).all()
-    assert f["moving_average"][-1][0] == pytest.approx(volume[t - 4: t + 1].mean())
+    sel = np.flatnonzero(w["ticker"] == "SBUX")
+    i, t = sel[-1], w["anchor"][sel[-1]]
+    assert (f["persistence"][i] == volume[t]).all()
+    assert f["moving_average"][i][0] == pytest.approx(volume[t - 4: t + 1].mean())
+    # smoothing and the ridge's inputs at the anchor do not move when the days after it do
+    s = Series(series)
+    changed = series.copy()
+    changed.loc[(changed["ticker"] == "SBUX") & (changed["row"] > t), "value"] *= 3
+    c = Series(changed)
+    last = s.last_known(np.array(["SBUX"]), np.array([t]), 1)
+    assert es_level(s, 0.3)[last] == pytest.approx(es_level(c, 0.3)[last])
+    np.testing.assert_array_equal(ridge_inputs(s, last, 3, 1)[0][2], ridge_inputs(c, last, 3, 1)[0][2])
+
+
+def test_relative_inputs_are_the_same_for_a_ticker_ten_times_larger(two_tickers, tmp_path):
+    windows, series, scalers, info = prepare_windows(two_tickers, RELATIVE, SPLIT)
+    pq.write_table(windows, tmp_path / "w.parquet")
+    w = load_windows(tmp_path / "w.parquet")
+    big, sbux = w["ticker"] == "BIG", w["ticker"] == "SBUX"
+    np.testing.assert_allclose(w["x"][big], w["x"][sbux], atol=2e-3)  # log1p(10 v) - its level = log1p(v) - its level
+    np.testing.assert_allclose(w["y"][big], w["y"][sbux], atol=2e-3)
+    assert w["x"].shape[1:] == (10, len(input_names(True))) and w["future"].shape[1:] == (3 * len(CALENDAR),)
+    # the targets come back to original units by the median: expm1(level + y)
+    np.testing.assert_allclose(np.expm1(w["level"][:, None] + w["y"]), w["actual"], rtol=1e-4)
+    # the newest input step is day t: its log volume relative to the level, and no later day
+    i = np.flatnonzero(sbux & (w["split"] == "test"))[0]
+    t = w["anchor"][i]
+    volume = series.loc[series["ticker"] == "SBUX", "value"].to_numpy()
+    assert w["x"][i][-1, -1] == pytest.approx(np.log1p(volume[t]) - w["level"][i], abs=1e-5)
+    assert w["level"][i] == pytest.approx(np.log1p(volume[t - 19: t + 1]).mean())
+    # one standardizer fitted on the training rows serves any ticker, seen or not
+    assert scalers.knows("NEVER-SEEN") and info["inputs"] == "relative"
+    assert w["anchor"][w["split"] == "train"].min() == 19  # the level needs 20 days
 
 
 def test_max_rows_per_ticker_keeps_the_newest_rows(two_tickers):
