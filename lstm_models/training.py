@@ -34,6 +34,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision, used on CUDA only
     max_samples: int | None = None  # a budget of samples seen: training stops there even mid-epoch
     lr_schedule: str = "constant"  # constant | onecycle (warm up, then cosine decay over the run)
+    validate_start: bool = False  # fine-tuning: the starting weights are the best so far until beaten
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -185,6 +186,9 @@ def fit(
         first_epoch = state["epoch"] + 1
         result.resumed_from_epoch = state["epoch"]
         result.stopped_early = state["stopped_early"]
+    if cfg.validate_start and first_epoch == 1 and len(val):
+        result.best_val_loss = val_loss()
+        result.history.append({"epoch": 0.0, "step": 0, "train_loss": None, "val_loss": result.best_val_loss})
     model.train()
     for epoch in range(first_epoch, cfg.epochs + 1):
         if result.stopped_early or step >= total_steps:

@@ -101,6 +101,7 @@ def train_regressor(windows: str, model_cfg: RegressorConfig, train_cfg: Forecas
     else:
         model = build_regressor(meta, model_cfg)
     cfg = fit_config(len(train["x"]), train_cfg)
+    cfg.validate_start = bool(start_bundle)  # fine-tuning keeps the starting weights unless validation improves
     if start_bundle and not train_cfg.fine_tune:
         result = FitResult(state_dict=dict(model.state_dict()))
         result.best_val_loss = None

@@ -14,8 +14,9 @@ def plot_history(history: list[dict], path: Path, ylabel: str = "BCE loss") -> N
 
     fig, ax = plt.subplots(figsize=(6, 4))
     epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train")
-    ax.plot(epochs, [h["val_loss"] for h in history], marker="o", label="validation")
+    nan = float("nan")  # a point with no value (before training, or no validation set) is left out
+    ax.plot(epochs, [nan if h["train_loss"] is None else h["train_loss"] for h in history], marker="o", label="train")
+    ax.plot(epochs, [nan if h["val_loss"] is None else h["val_loss"] for h in history], marker="o", label="validation")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title("Loss curves")

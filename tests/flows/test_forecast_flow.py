@@ -13,6 +13,7 @@ from flows.config import ForecastConfig
 from flows.forecast import forecast_training
 from lstm_models.features import input_names, relative_rows
 from lstm_models.forecaster import ForecastPredictor
+from tasks.forecast.baselines import LABELS
 from tasks.forecast.predict import history_for_forecast
 from tasks.forecast.prices import read_prices
 from tasks.shared.errors import DataError
@@ -177,3 +178,30 @@ def test_article_mode_trains_without_a_validation_set(prefect_api, tmp_path):
     assert summary["windows"] == {"train": 200, "val": 0, "test": 52}
     training = json.loads(next((tmp_path / "work" / "train").iterdir()).joinpath("training.json").read_text())
     assert training["best_val_loss"] is None and training["best_epoch"] == 20
+
+
+def test_a_model_on_relative_inputs_forecasts_a_ticker_it_never_saw(first_run, tmp_path):
+    _, summary = first_run
+    unseen = tmp_path / "NEWCO.csv"
+    unseen.write_text(SBUX.read_text())
+    predictor = ForecastPredictor.load(summary["bundle"])
+    histories = history_for_forecast(read_prices(unseen), predictor.columns, predictor.history_needed,
+                                     predictor.open_fill)
+    forecast = predictor.forecast(histories["NEWCO"], "NEWCO")
+    assert [r["ticker"] for r in forecast] == ["NEWCO"] * 3 and all(r["volume"] > 0 for r in forecast)
+
+
+def test_a_short_ticker_can_start_from_the_many_ticker_model(first_run, tmp_path):
+    """--init-from a registry version, used as it is: the model of the first run (SBUX and AAPL)
+    forecasts SBUX alone; the model card says where it started. Last in this module: it
+    publishes into the first run's registry."""
+    _, first = first_run
+    cfg = small_config(train={"fine_tune": False})
+    summary = forecast_training(data=str(SBUX), config=cfg, output=str(tmp_path), registry=first["registry"],
+                                init_from=first["version"])
+    training = json.loads(next((tmp_path / "work" / "train").iterdir()).joinpath("training.json").read_text())
+    assert training["init_from"] == first["bundle"] and training["fine_tuned"] is False
+    assert training["samples_seen"] == 0
+    assert "Started from" in (Path(summary["bundle"]) / "model_card.md").read_text()
+    # the gate names the run's best baseline, with its figures
+    assert summary["gate"][0].split(" baseline")[0].endswith(LABELS[summary["best_baseline"]])
