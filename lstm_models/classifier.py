@@ -1,4 +1,7 @@
-"""LSTM text classifier: Embedding -> LSTM -> pooled state -> linear head (one logit)."""
+"""LSTM text classifier: Embedding -> LSTM (or GRU) -> pooled state -> linear head (one logit).
+
+The family the articles teach is configs of this one class: the cell (LSTM or GRU), one or two
+directions, stacked layers, and last-state, max or mean pooling."""
 from __future__ import annotations
 
 import torch
@@ -34,8 +37,11 @@ class LSTMClassifier(nn.Module):
         bidirectional: bool = True,
         dropout: float = 0.3,
         pooling: str = "max",
+        cell: str = "lstm",
     ):
         super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
         if vocab_size < 3:
             raise ValueError(f"vocab_size must be >= 3 (_PAD, _UNK and a token), got {vocab_size}")
         if pooling not in POOLINGS:
@@ -49,9 +55,10 @@ class LSTMClassifier(nn.Module):
         self.hidden_size = hidden_size
         directions = 2 if bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU  # both return (outputs, final state)
         self.layers = nn.ModuleList(
             nn.ModuleList(
-                nn.LSTM(embedding_dim if i == 0 else hidden_size * directions, hidden_size, batch_first=True)
+                rnn(embedding_dim if i == 0 else hidden_size * directions, hidden_size, batch_first=True)
                 for _ in range(directions)
             )
             for i in range(num_layers)

@@ -46,6 +46,7 @@ class ClassifierConfig(Section):
     bidirectional: bool = True
     dropout: float = Field(0.3, ge=0, lt=1)
     pooling: Literal["last", "max", "mean"] = "max"
+    cell: Literal["lstm", "gru"] = "lstm"
 
 
 class BaselineConfig(Section):

@@ -48,9 +48,16 @@ def test_bucketing_groups_similar_lengths_and_covers_every_row(review_lines):
 
 
 @pytest.mark.slow
-def test_a_few_steps_lower_the_loss_on_real_reviews(review_lines):
+@pytest.mark.parametrize("family", [
+    {},  # the default: one bidirectional LSTM layer, max pooling
+    {"cell": "gru"},
+    {"bidirectional": False, "pooling": "last"},
+    {"num_layers": 2},
+    {"pooling": "mean"},
+])
+def test_a_few_steps_lower_the_loss_on_real_reviews(review_lines, family):
     data, vocab = _real_data(review_lines, 300)
-    model = LSTMClassifier(vocab, 16, 16, dropout=0.0)
+    model = LSTMClassifier(vocab, 16, 16, dropout=0.0, **family)
     before = F.binary_cross_entropy_with_logits(predict(model, data), data.y).item()
     fit(model, data, data, F.binary_cross_entropy_with_logits,
         TrainConfig(epochs=3, batch_size=32, lr=1e-2, patience=5), progress=False)
@@ -65,3 +72,5 @@ def test_constructor_rejects_bad_arguments():
         LSTMClassifier(10, pooling="attention")
     with pytest.raises(ValueError, match="dropout"):
         LSTMClassifier(10, dropout=1.5)
+    with pytest.raises(ValueError, match="cell"):
+        LSTMClassifier(10, cell="rnn")
