@@ -113,7 +113,7 @@ def forecast_training(
     published = publish_forecast_task(info, train.result["weights"], prep["scalers"], profile.result,
                                       evaluation.result["plots"], output, registry, train.key)
     decision = gate_forecast_task(registry, published["version"], metrics, report["valid"], prep["windows_path"],
-                                  prep["series"], evaluation.result["predictions"], cfg.prepare, cfg.gate.margin, force)
+                                  prep["series"], evaluation.result["predictions"], cfg.prepare, cfg.gate, force)
     pooled = lambda name: {k: metrics[name]["overall"][k] for k in FORECAST_KEYS}  # noqa: E731
     summary = {
         **release_summary(published, registry, decision, drift.result, champion),

@@ -92,7 +92,7 @@ def sentiment_training(
     published = publish_sentiment_task(info, train.result["weights"], tok["vocab"], profile.result,
                                        evaluation.result["plots"], output, registry, train.key)
     decision = gate_sentiment_task(registry, published["version"], metrics, report["valid"], tok["tokens"],
-                                   cfg.gate.margin, force)
+                                   cfg.gate, force)
     summary = {
         **release_summary(published, registry, decision, drift.result, champion),
         "metrics": {k: metrics["lstm"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},

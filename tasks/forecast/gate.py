@@ -12,7 +12,8 @@ from prefect import task
 
 from lstm_models import forecast_metrics as fm
 from tasks.shared.artifacts import fmt
-from tasks.shared.gate import publish_decision, run_gate
+from tasks.shared.config import GateConfig
+from tasks.shared.gate import pick_baseline, publish_decision, run_gate
 
 from .baselines import LABELS
 from .config import ForecastPrepareConfig
@@ -62,8 +63,12 @@ def score_bundle(bundle: str | Path, valid: str, windows: str, series: str, pred
 
 @task(name="gate-candidate")
 def gate_forecast_task(registry: str, version: str, metrics: dict, valid: str, windows: str, series: str,
-                       predictions: str, prepare: ForecastPrepareConfig, margin: float, force: bool = False) -> dict:
+                       predictions: str, prepare: ForecastPrepareConfig, gate: GateConfig, force: bool = False) -> dict:
+    """The candidate against the best baseline of the run (gate.baseline: naive compares with
+    persistence only) and the champion, re-scored on the same test windows."""
     champion = {}
+    name, value = pick_baseline({LABELS[b]: metrics[b]["overall"]["mase"] for b in LABELS}, LABELS["persistence"],
+                                gate.baseline, higher_is_better=False)
 
     def score(bundle):
         theirs, mine, note = score_bundle(bundle, valid, windows, series, predictions, prepare)
@@ -72,9 +77,9 @@ def gate_forecast_task(registry: str, version: str, metrics: dict, valid: str, w
         champion.update(theirs)
         return theirs["mase"], mine["mase"], note
 
-    d = run_gate(registry, "forecast", version, metric="MASE", higher_is_better=False, margin=margin,
-                 candidate_value=metrics["lstm"]["overall"]["mase"], baseline=LABELS[metrics["best_baseline"]],
-                 baseline_value=metrics[metrics["best_baseline"]]["overall"]["mase"], score_champion=score, force=force)
+    d = run_gate(registry, "forecast", version, metric="MASE", higher_is_better=False, margin=gate.margin,
+                 candidate_value=metrics["lstm"]["overall"]["mase"], baseline=name, baseline_value=value,
+                 score_champion=score, force=force, baseline_rule=gate.baseline)
     if d["champion_before"] == version:
         champion = metrics["lstm"]["overall"]
     table = [{"method": label, **{k: fmt(metrics[m]["overall"][k]) for k in FORECAST_KEYS}}

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from prefect import task
 
-from tasks.shared.gate import publish_decision, run_gate
+from tasks.shared.config import GateConfig
+from tasks.shared.gate import pick_baseline, publish_decision, run_gate
 
 from .evaluate import METRIC_KEYS, classification_metrics
 from .tokenize import split_texts
@@ -34,17 +35,22 @@ def score_bundle(bundle: str | Path, valid: str, tokens: str) -> dict:
 
 
 @task(name="gate-candidate")
-def gate_sentiment_task(registry: str, version: str, metrics: dict, valid: str, tokens: str, margin: float,
+def gate_sentiment_task(registry: str, version: str, metrics: dict, valid: str, tokens: str, gate: GateConfig,
                         force: bool = False) -> dict:
+    """The candidate against the strongest baseline of the run (TF-IDF + LR unless the majority
+    class does better; gate.baseline: naive compares with the majority class only) and the
+    champion: a scheduled retraining does not promote a model that a bag of words beats."""
     naive, champion = majority_baseline(tokens), {}
+    name, value = pick_baseline({"TF-IDF + LR": metrics["baseline"]["accuracy"], "majority-class": naive["accuracy"]},
+                                "majority-class", gate.baseline, higher_is_better=True)
 
     def score(bundle):
         champion.update(score_bundle(bundle, valid, tokens))
         return champion["accuracy"], None, None
 
-    d = run_gate(registry, "sentiment", version, metric="accuracy", higher_is_better=True, margin=margin,
-                 candidate_value=metrics["lstm"]["accuracy"], baseline="majority-class",
-                 baseline_value=naive["accuracy"], score_champion=score, force=force)
+    d = run_gate(registry, "sentiment", version, metric="accuracy", higher_is_better=True, margin=gate.margin,
+                 candidate_value=metrics["lstm"]["accuracy"], baseline=name, baseline_value=value,
+                 score_champion=score, force=force, baseline_rule=gate.baseline)
     if d["champion_before"] == version:
         champion = metrics["lstm"]
     fmt = lambda m, k: f"{m[k]:.4f}" if k in m else "n/a"  # noqa: E731

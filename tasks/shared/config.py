@@ -27,8 +27,12 @@ class TrainSettings(Section):
 
 
 class GateConfig(Section):
-    """The champion/challenger gate: a candidate is promoted only if it beats the naive
-    baseline and the current champion, on the candidate's test data, by this margin."""
+    """The champion/challenger gate: a candidate is promoted only if it beats a baseline and the
+    current champion, on the candidate's test data, by this margin."""
 
     margin: float = Field(0.005, ge=0, description="Required improvement of the gate metric "
                                                    "(sentiment: accuracy, higher; forecast: MASE, lower)")
+    baseline: Literal["strongest", "naive"] = Field(
+        "strongest", description="strongest: the best baseline of the run (sentiment: TF-IDF + LR or the majority "
+                                 "class; forecast: the best of four); naive: the lenient choice (majority class, "
+                                 "persistence)")

@@ -18,7 +18,8 @@ def better(a: float, b: float, margin: float, higher_is_better: bool) -> bool:
 
 def decide(*, kind: str, metric: str, higher_is_better: bool, margin: float, candidate: str, candidate_value: float,
            baseline: str, baseline_value: float, champion: str | None, champion_value: float | None,
-           force: bool = False, note: str | None = None, candidate_vs_champion: float | None = None) -> dict:
+           force: bool = False, note: str | None = None, candidate_vs_champion: float | None = None,
+           baseline_rule: str = "naive") -> dict:
     """The decision and its reasons, as plain data (published as an artifact and kept in the
     registry)."""
     word = "higher" if higher_is_better else "lower"
@@ -49,6 +50,7 @@ def decide(*, kind: str, metric: str, higher_is_better: bool, margin: float, can
         "kind": kind, "candidate": candidate, "champion_before": champion, "metric": metric,
         "higher_is_better": higher_is_better, "margin": margin, "candidate_value": candidate_value,
         "champion_value": champion_value, "baseline": baseline, "baseline_value": baseline_value,
+        "baseline_rule": baseline_rule,
         "beats_baseline": beats_baseline, "beats_champion": beats_champion, "forced": bool(force and promoted),
         "promoted": promoted, "champion_after": candidate if promoted else champion, "reasons": reasons,
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -65,12 +67,25 @@ def decision_markdown(d: dict) -> str:
         f"| candidate {d['candidate']} | {fmt(d['candidate_value'])} |",
         f"| champion {d['champion_before'] or '(none)'} | {fmt(d['champion_value'])} |",
         f"| {d['baseline']} baseline | {fmt(d['baseline_value'])} |", "",
-        f"Margin: {d['margin']}", "", "Reasons:", *[f"- {r}" for r in d["reasons"]],
+        f"Margin: {d['margin']}. Compared with "
+        + ("the strongest baseline of the run" if d.get("baseline_rule") == "strongest" else "the naive baseline")
+        + f" (config gate.baseline: {d.get('baseline_rule', 'naive')}).", "",
+        "Reasons:", *[f"- {r}" for r in d["reasons"]],
     ])
 
 
+def pick_baseline(baselines: dict[str, float], naive: str, rule: str, higher_is_better: bool) -> tuple[str, float]:
+    """(name, value) of the baseline the gate compares with: the strongest of the run, or the
+    naive one (the lenient setting, config gate.baseline)."""
+    if rule == "naive":
+        return naive, baselines[naive]
+    best = (max if higher_is_better else min)(baselines, key=baselines.get)
+    return best, baselines[best]
+
+
 def run_gate(registry_root: str, kind: str, version: str, *, metric: str, higher_is_better: bool, margin: float,
-             candidate_value: float, baseline: str, baseline_value: float, score_champion, force: bool = False) -> dict:
+             candidate_value: float, baseline: str, baseline_value: float, score_champion, force: bool = False,
+             baseline_rule: str = "naive") -> dict:
     """Under the registry's lock (so concurrent runs decide one after another against the
     champion of the moment): score the champion with score_champion(local bundle path) ->
     (champion value, candidate value on the same rows, note), decide, promote, record."""
@@ -90,7 +105,7 @@ def run_gate(registry_root: str, kind: str, version: str, *, metric: str, higher
         d = decide(kind=kind, metric=metric, higher_is_better=higher_is_better, margin=margin, candidate=version,
                    candidate_value=candidate_value, baseline=baseline, baseline_value=baseline_value,
                    champion=champion, champion_value=champion_value, force=force, note=note,
-                   candidate_vs_champion=vs_champion)
+                   candidate_vs_champion=vs_champion, baseline_rule=baseline_rule)
         if d["promoted"]:
             reg.set_champion(kind, version, d)
         d["record"] = reg.record_decision(kind, d)

@@ -46,6 +46,12 @@ def test_train_json_is_the_last_stdout_line_with_the_contract_keys(trained):
     assert summary["rows"] == {"read": 400, "accepted": 400, "quarantined": 0}
     assert "LSTM" in proc.stdout and "TF-IDF + LR" in proc.stdout  # the human summary comes first
     assert Path(summary["bundle"], "weights.safetensors").is_file()
+    # the default gate compares with the strongest baseline of the run: on 400 reviews a small
+    # LSTM loses to TF-IDF + LR, so it is not promoted, and the reason gives both figures
+    lstm, tfidf = summary["metrics"]["accuracy"], summary["baseline"]["accuracy"]
+    assert lstm < tfidf and not summary["promoted"] and summary["champion"] is None
+    assert summary["gate"][0] == (f"does not beat the TF-IDF + LR baseline on accuracy: {lstm:.4f} vs {tfidf:.4f} "
+                                  "(higher is better, margin 0.005)")
 
 
 @pytest.mark.slow

@@ -111,3 +111,18 @@ def test_gate_promotes_only_over_baseline_and_champion_by_the_margin():
     lower = gate(metric="MASE", higher_is_better=False, candidate_value=0.9, baseline_value=1.0, champion_value=0.95)
     assert lower["promoted"] and not gate(metric="MASE", higher_is_better=False, candidate_value=0.9,
                                           baseline_value=1.0, champion_value=0.905)["promoted"]
+
+
+def test_the_gate_compares_with_the_strongest_baseline_unless_told_to_be_lenient():
+    from tasks.shared.gate import decision_markdown, pick_baseline
+
+    accuracy = {"TF-IDF + LR": 0.88, "majority-class": 0.51}
+    assert pick_baseline(accuracy, "majority-class", "strongest", higher_is_better=True) == ("TF-IDF + LR", 0.88)
+    assert pick_baseline(accuracy, "majority-class", "naive", higher_is_better=True) == ("majority-class", 0.51)
+    mase = {"persistence": 4.0, "ridge on lags": 3.2, "moving average": 3.7}
+    assert pick_baseline(mase, "persistence", "strongest", higher_is_better=False) == ("ridge on lags", 3.2)
+    d = decide(kind="sentiment", metric="accuracy", higher_is_better=True, margin=0.005, candidate="v0001",
+               candidate_value=0.83, baseline="TF-IDF + LR", baseline_value=0.88, champion=None, champion_value=None,
+               baseline_rule="strongest")
+    assert not d["promoted"] and d["reasons"][0].startswith("does not beat the TF-IDF + LR baseline on accuracy: 0.8300")
+    assert "strongest baseline of the run (config gate.baseline: strongest)" in decision_markdown(d)
