@@ -27,6 +27,9 @@ app.add_typer(sentiment_app, name="sentiment")
 forecast_app = typer.Typer(help="Forecast: daily OHLCV prices (CSV, .csv.gz, folder, glob) -> LSTM regressor.",
                            no_args_is_help=True)
 app.add_typer(forecast_app, name="forecast")
+sequence_app = typer.Typer(help="Sequence classification: sequences [N, steps, features] -> LSTM classifier "
+                                "(`digits`: 8x8 digit images read one row per step).", no_args_is_help=True)
+app.add_typer(sequence_app, name="sequence")
 
 DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
 RegistryOpt = typer.Option(None, "--registry", help="Model registry: a folder or fsspec URL (default <output>/registry).")
@@ -237,6 +240,33 @@ def forecast_predict(
                 typer.echo(json.dumps(line))
 
     run_guarded(go, debug)
+
+
+@sequence_app.command("train")
+def sequence_train(
+    data: str = typer.Option("digits", "--data", help="'digits' (scikit-learn's 8x8 digits) or an .npz with x [N, T, F] "
+                                                      "and y [N]."),
+    config: str | None = typer.Option(None, "--config", help="Config file (YAML/JSON) or a named config: digits."),
+    output: Path = typer.Option(Path("outputs/sequence"), "--output", help="Folder for stage outputs."),
+    as_json: bool = JsonOpt,
+    debug: bool = DebugOpt,
+):
+    """Train and test a sequence classifier; prints the test accuracy."""
+    def go():
+        from flows import config as configs
+        from flows.sequence import sequence_training
+        from tasks.sequence.config import SequenceConfig
+
+        cfg = configs.load_config(SequenceConfig, config or "digits", "sequence")
+        if not debug:
+            _quiet_console_tracebacks()
+        return sequence_training(data=data, config=cfg, output=str(output))
+
+    summary = run_guarded(go, debug)
+    typer.echo(f"  test accuracy  {summary['accuracy']:.4f} on {summary['test_sequences']} sequences "
+               f"({summary['classes']} classes)")
+    if as_json:
+        typer.echo(json.dumps(summary))
 
 
 def main() -> None:
