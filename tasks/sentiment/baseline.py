@@ -2,9 +2,7 @@
 regression, fit on the training split and scored on the test split the LSTM is scored on."""
 from __future__ import annotations
 
-import json
-
-from tasks.shared.caching import cached_task, staging
+from tasks.shared.caching import cached_task, write_stage_json
 
 from .config import BaselineConfig
 from .evaluate import classification_metrics
@@ -32,6 +30,5 @@ def train_baseline(valid: str, tokens: str, baseline: BaselineConfig) -> dict:
 @cached_task(name="train-baseline", stage="baseline")
 def train_baseline_task(valid: str, tokens: str, baseline: BaselineConfig, out_dir: str, cache_key: str) -> dict:
     metrics = train_baseline(valid, tokens, baseline)
-    with staging(out_dir) as tmp:
-        (tmp / "baseline.json").write_text(json.dumps(metrics, indent=2))
+    write_stage_json(out_dir, "baseline.json", metrics)
     return metrics

@@ -1,13 +1,11 @@
 """Test accuracy of the sequence classifier, per class too, with its confusion matrix."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import torch
 
 from lstm_models.training import predict
-from tasks.shared.caching import cached_task, staging
+from tasks.shared.caching import cached_task, write_stage_json
 
 from .train import load_classifier, load_part
 
@@ -27,6 +25,5 @@ def evaluate_sequences(sequences: str, weights: str, hparams: dict) -> dict:
 @cached_task(name="evaluate-sequences", stage="evaluate")
 def evaluate_sequences_task(sequences: str, weights: str, hparams: dict, out_dir: str, cache_key: str) -> dict:
     metrics = evaluate_sequences(sequences, weights, hparams)
-    with staging(out_dir) as tmp:
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_stage_json(out_dir, "metrics.json", metrics)
     return metrics
