@@ -133,13 +133,20 @@ def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: 
         # an error of e on the log scale costs about exp(level) * e, divided by the ticker's scale
         scale = fm.naive_scale(values[: s.train_end]) if s.train_end > 1 else 1.0
         label = np.empty(len(rows), dtype=object)
+        part_anchors = {}
         for name, (lo, hi) in s.parts().items():
             label[lo:hi] = name
             first, stop = anchor_range(len(rows), lookback, horizon, offset, (lo, hi))
-            anchors = np.arange(max(first, _first_anchor(prepare)), stop, dtype=np.int64)
+            part_anchors[name] = np.arange(max(first, _first_anchor(prepare)), stop, dtype=np.int64)
+        every = np.concatenate(list(part_anchors.values()))
+        w_all = window_inputs(rows, ticker, every, window_spec(prepare), scalers) if len(every) else {}
+        start = 0
+        for name, anchors in part_anchors.items():
+            part = slice(start, start + len(anchors))
+            start += len(anchors)
             if not len(anchors):
                 continue
-            w = window_inputs(rows, ticker, anchors, window_spec(prepare), scalers)
+            w = {k: None if v is None else v[part] for k, v in w_all.items()}
             weight = (np.exp(w["level"]) / scale if prepare.inputs == "relative" and scale > 0
                       else np.ones(len(anchors)))
             table = {
