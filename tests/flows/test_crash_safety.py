@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(args, api_url):
-    env = {**os.environ, "PREFECT_API_URL": api_url}
+    # one torch thread: a multi-threaded reduction can split its sums differently under load, and a last-bit
+    # difference then grows over the epochs; the test is about the resumed state, not thread scheduling
+    env = {**os.environ, "PREFECT_API_URL": api_url, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(CLI + args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
