@@ -24,6 +24,7 @@ from lstm_models.data import TensorData
 from lstm_models.training import TrainConfig, fit, predict
 from tasks.sentiment.config import SentimentConfig
 from tasks.sentiment.ingest import write_raw
+from tasks.sentiment.sizing import DataShape, resolve
 from tasks.sentiment.tokenize import tokenize_reviews
 from tasks.sentiment.train import load_split
 from tasks.sentiment.validate import validate_raw
@@ -76,6 +77,9 @@ def main() -> None:
         stats = tokenize_reviews(tmp / "valid.parquet", tmp / "tok", cfg.preprocess, cfg.split)
         train, val, test = (load_split(tmp / "tok/tokens.parquet", s) for s in ("train", "val", "test"))
     vocab = stats["vocab_size"]
+    shape = DataShape(len(train), stats["median_train_length"], vocab)  # the settings the flow would choose
+    model_cfg, train_cfg, _ = resolve(cfg.model, cfg.train, shape)
+    cfg = cfg.model_copy(update={"model": model_cfg, "train": train_cfg})
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, train {len(train)} reviews, "
           f"mean length {float(train.lengths.float().mean()):.1f} tokens (cap {cfg.preprocess.seq_len})")
 

@@ -12,18 +12,21 @@ import time
 from prefect import flow, task
 from prefect.logging import get_run_logger
 
+from lstm_models.vectors import VectorFileError, vector_dim
 from tasks.sentiment.baseline import train_baseline_task
-from tasks.sentiment.config import SentimentConfig
-from tasks.sentiment.evaluate import evaluate_task
+from tasks.sentiment.config import SentimentConfig, WordVectorsConfig
+from tasks.sentiment.evaluate import evaluate_task, publish_length_slices
 from tasks.sentiment.gate import gate_sentiment_task
 from tasks.sentiment.ingest import check_input_file, ingest_reviews
 from tasks.sentiment.profile import profile_reviews_task, review_drift_task
 from tasks.sentiment.publish import publish_sentiment_task
+from tasks.sentiment.sizing import DataShape, publish_settings, resolve
 from tasks.sentiment.tokenize import tokenize_reviews_task
 from tasks.sentiment.train import train_classifier_task
 from tasks.sentiment.validate import validate_reviews_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import run_stage
+from tasks.shared.errors import ConfigError
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry import current_champion
 
@@ -36,6 +39,16 @@ DEFAULT_DATA = "data/amazon_polarity_head6459.ft.txt.bz2"
 def hash_input(path: str) -> str:
     """Content hash of the input (streamed): the root of every cache key."""
     return file_sha256(check_input_file(path))
+
+
+def word_vectors_file(vectors: WordVectorsConfig) -> tuple[int | None, str | None]:
+    """The pretrained vectors' dimension and content hash (None, None without a file)."""
+    if not vectors.path:
+        return None, None
+    try:
+        return vector_dim(vectors.path), file_sha256(vectors.path)
+    except VectorFileError as e:
+        raise ConfigError(f"vectors.path: {e}") from None
 
 
 @flow(name="sentiment-training")
@@ -69,24 +82,32 @@ def sentiment_training(
         "duplicate reviews (kept in one split)": tok["duplicate_reviews"], "vocabulary size": tok["vocab_size"],
         "mean tokens a review": round(tok["mean_length"], 1), f"reviews truncated to {cfg.preprocess.seq_len}": tok["truncated"],
         "out-of-vocabulary share (train)": tok["train_oov_rate"]})
+    # settings left empty in the config follow the training split (its size and text lengths)
+    shape = DataShape(tok["splits"]["train"], tok["median_train_length"], tok["vocab_size"])
+    vectors_dim, vectors_sha = word_vectors_file(cfg.vectors)
+    model_cfg, train_cfg, sizing = resolve(cfg.model, cfg.train, shape, vectors_dim)
+    cfg = cfg.model_copy(update={"model": model_cfg, "train": train_cfg})
+    publish_settings(sizing)
+    log.info("model %s; training %s (from %s)", model_cfg.model_dump(), train_cfg.model_dump(), sizing["data"])
     profile = run_stage(profile_reviews_task, output, valid=report["valid"], tokens=tok["tokens"], vocab=tok["vocab"])
     champion, champion_bundle = current_champion(registry, "sentiment")
     drift = run_stage(review_drift_task, output, valid=report["valid"], tokens=tok["tokens"], champion_bundle=champion_bundle)
     publish_drift("sentiment", drift.result, champion)
-    train = run_stage(train_classifier_task, output, tokens=tok["tokens"], vocab_size=tok["vocab_size"], model=cfg.model,
-                      train=cfg.train)
+    train = run_stage(train_classifier_task, output, tokens=tok["tokens"], vocab=tok["vocab"], vocab_size=tok["vocab_size"],
+                      model=cfg.model, train=cfg.train, vectors=cfg.vectors, vectors_sha256=vectors_sha)
     baseline = run_stage(train_baseline_task, output, valid=report["valid"], tokens=tok["tokens"], baseline=cfg.baseline)
     evaluation = run_stage(evaluate_task, output, tokens=tok["tokens"], weights=train.result["weights"],
                            training_summary=train.result["summary"], baseline=baseline.result,
                            vocab_size=tok["vocab_size"], model=cfg.model)
     metrics = {"lstm": evaluation.result["lstm"], "baseline": evaluation.result["baseline"]}
+    publish_length_slices(metrics["lstm"], metrics["baseline"])
 
     stages = {"ingest": ingest, "validate": validate, "tokenize": tokens, "profile": profile, "train": train,
               "baseline": baseline, "evaluate": evaluation}
     info = {
         "name": cfg.name, "source": str(data), "source_sha256": sha, "rows": report["rows"], "splits": tok["splits"],
         "split_seed": cfg.split.seed, "duplicate_reviews": tok["duplicate_reviews"], "vocab_size": tok["vocab_size"],
-        "config": cfg.model_dump(), "metrics": metrics, "training": train.result,
+        "config": cfg.model_dump(), "metrics": metrics, "training": train.result, "settings": sizing,
         "code_version": {name: s.code for name, s in stages.items()},
     }
     published = publish_sentiment_task(info, train.result["weights"], tok["vocab"], profile.result,

@@ -24,7 +24,7 @@ def train_baseline(valid: str, tokens: str, baseline: BaselineConfig) -> dict:
     )
     pipe.fit(train["text"], train["label"])
     prob = pipe.predict_proba(test["text"])[:, 1]
-    return classification_metrics(test["label"].to_numpy(), prob)
+    return classification_metrics(test["label"].to_numpy(), prob, lengths=test["length"].to_numpy())
 
 
 @cached_task(name="train-baseline", stage="baseline")

@@ -39,14 +39,31 @@ class SplitConfig(Section):
     seed: int = 13
 
 
+FROM_DATA = "empty: chosen from the training split (tasks/sentiment/sizing.py)"
+
+
 class ClassifierConfig(Section):
-    embedding_dim: int = Field(64, ge=1)
-    hidden_size: int = Field(64, ge=1)
+    embedding_dim: int | None = Field(None, ge=1, description=FROM_DATA)
+    hidden_size: int | None = Field(None, ge=1, description=FROM_DATA)
     num_layers: int = Field(1, ge=1, le=8)
     bidirectional: bool = True
-    dropout: float = Field(0.3, ge=0, lt=1)
+    dropout: float | None = Field(None, ge=0, lt=1, description=FROM_DATA)
     pooling: Literal["last", "max", "mean"] = "max"
     cell: Literal["lstm", "gru"] = "lstm"
+
+
+class WordVectorsConfig(Section):
+    """Pretrained word vectors to start the embedding from: a local GloVe or word2vec text file."""
+
+    path: str | None = Field(None, description="GloVe or word2vec text file (.txt or .txt.gz); empty: none. "
+                                               "model.embedding_dim follows the file's dimension")
+    freeze: bool = Field(False, description="Keep the embedding as loaded (True) or fine-tune it (False)")
+
+
+class SentimentTrainSettings(TrainSettings):
+    epochs: int | None = Field(None, ge=1, description=FROM_DATA)
+    batch_size: int | None = Field(None, ge=1, description=FROM_DATA)
+    patience: int | None = Field(None, ge=1, description=FROM_DATA)
 
 
 class BaselineConfig(Section):
@@ -62,6 +79,7 @@ class SentimentConfig(Section):
     preprocess: PreprocessConfig = PreprocessConfig()
     split: SplitConfig = SplitConfig()
     model: ClassifierConfig = ClassifierConfig()
-    train: TrainSettings = TrainSettings(epochs=12, patience=3)  # = sentiment-default.yaml
+    vectors: WordVectorsConfig = WordVectorsConfig()
+    train: SentimentTrainSettings = SentimentTrainSettings()
     baseline: BaselineConfig = BaselineConfig()
     gate: GateConfig = GateConfig()

@@ -10,7 +10,7 @@ from lstm_models.bundle import load_safetensors, write_bundle
 from tasks.shared.artifacts import BUNDLE_FORMAT, bundle_name, fmt, publish_bundle_artifacts
 from tasks.shared.registry import register
 
-from .evaluate import METRIC_KEYS
+from .evaluate import METRIC_KEYS, length_table
 
 
 def metrics_rows(lstm: dict, baseline: dict) -> list[dict]:
@@ -23,6 +23,9 @@ def model_card(info: dict) -> str:
     rows = "\n".join(f"| {r['metric']} | {r['lstm']} | {r['tfidf_logreg']} |" for r in metrics_rows(lstm, base))
     r = info["rows"]
     s = info["splits"]
+    slices = "\n".join(f"| {r['tokens']} | {r['test texts']} | {fmt(r['lstm'])} | {fmt(r['tfidf_logreg'])} |"
+                       for r in length_table(lstm, base))
+    settings = "; ".join(f"{k} {v} ({why})" for k, (v, why) in info["settings"]["settings"].items())
     return f"""# Model card: {info['name']}
 
 LSTM sentiment classifier (1 = positive, `__label__2`; 0 = negative, `__label__1`).
@@ -43,9 +46,15 @@ LSTM sentiment classifier (1 = positive, `__label__2`; 0 = negative, `__label__1
 
 On this split, {winner} has the higher accuracy.
 
+### Accuracy by text length (tokens)
+| tokens | test texts | LSTM | TF-IDF + LR |
+|---|---|---|---|
+{slices}
+
 ## Training
 - Device: {info['training']['device']}; best epoch {info['training']['best_epoch']} (validation loss {info['training']['best_val_loss']:.4f}); early stop: {info['training']['stopped_early']}
 - Parameters: {info['training']['parameters']:,}
+- Settings (config, or chosen from the training split: tasks/sentiment/sizing.py): {settings}
 
 ## Config
 ```json
@@ -67,7 +76,7 @@ def publish_sentiment(info: dict, weights: str, vocab: str, profile: str, plots:
         "pipeline": info["config"],
     }
     lineage = {k: info[k] for k in ("source", "source_sha256", "rows", "splits", "split_seed", "duplicate_reviews",
-                                    "code_version", "config", "metrics")}
+                                    "code_version", "config", "metrics", "settings")}
     return write_bundle(
         bundles_dir / bundle_name("sentiment", key),
         load_safetensors(weights),

@@ -177,6 +177,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
         runner.close()
 
     sizes = {s: int((split_id == i).sum()) for i, s in enumerate(SPLITS)}
+    train_lengths = lengths[split_id == SPLITS.index("train")]
     dup_groups = n - len(np.unique(digest))
     split_info = {"seed": split.seed, "val_fraction": split.val_fraction, "test_fraction": split.test_fraction,
                   "sizes": sizes, "duplicate_reviews": int(dup_groups),
@@ -186,6 +187,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
     return {"rows": n, "shards": len(keys), "shards_tokenized": len(todo),
             "splits": sizes, "vocab_size": len(itos), "duplicate_reviews": int(dup_groups),
             "train_oov_rate": round(oov, 4), "mean_length": float(lengths.mean()) if n else 0.0,
+            "median_train_length": float(np.median(train_lengths)) if len(train_lengths) else 0.0,
             "truncated": int((lengths >= preprocess.seq_len).sum())}
 
 
@@ -199,8 +201,8 @@ def tokenize_reviews_task(valid: str, preprocess: PreprocessConfig, split: Split
 
 
 def split_texts(valid: str, tokens: str) -> pd.DataFrame:
-    """Text, label and split of every accepted row (the split decided in tokenization)."""
+    """Text, label, split and token count of every accepted row (the split decided in tokenization)."""
     texts = pd.read_parquet(valid, columns=["row", "text"])
-    splits = pq.read_table(tokens, columns=["row", "label", "split"]).to_pandas()
+    splits = pq.read_table(tokens, columns=["row", "label", "split", "length"]).to_pandas()
     splits["split"] = splits["split"].astype(str)
     return splits.merge(texts, on="row", how="left", validate="one_to_one")

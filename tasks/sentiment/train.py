@@ -14,11 +14,13 @@ from lstm_models.bundle import load_safetensors
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
 from lstm_models.training import TrainConfig, fit
+from lstm_models.vectors import VectorFileError, load_vectors
 from tasks.shared.artifacts import progress_reporter
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.config import TrainSettings
+from tasks.shared.errors import ConfigError
 
-from .config import ClassifierConfig
+from .config import ClassifierConfig, WordVectorsConfig
 
 
 def load_split(tokens_path: str | Path, split: str) -> TensorData:
@@ -38,30 +40,47 @@ def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, y)
 
 
+def start_embedding(model: LSTMClassifier, vocab: str, vectors: WordVectorsConfig, seed: int) -> dict:
+    """Copy the pretrained vectors into the embedding (frozen or not); returns their coverage."""
+    itos = json.loads(Path(vocab).read_text())["itos"]
+    try:
+        weights, coverage = load_vectors(vectors.path, itos, seed=seed)
+    except VectorFileError as e:
+        raise ConfigError(f"vectors.path: {e}") from None
+    with torch.no_grad():
+        model.embedding.weight.copy_(weights)
+    model.embedding.weight.requires_grad_(not vectors.freeze)
+    return {**coverage.as_dict(), "file": vectors.path, "frozen": vectors.freeze}
+
+
 def train_classifier(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
-                     progress: bool = True, checkpoint: Path | None = None, on_eval=None) -> dict:
+                     progress: bool = True, checkpoint: Path | None = None, on_eval=None, vocab: str | None = None,
+                     vectors: WordVectorsConfig = WordVectorsConfig()) -> dict:
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
+    pretrained = start_embedding(model, vocab, vectors, train_cfg.seed) if vectors.path else None
     result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump()), progress=progress, checkpoint=checkpoint,
                  on_eval=on_eval)
     save_file(result.state_dict, str(out_dir / "model.safetensors"))
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
-               "parameters": sum(p.numel() for p in model.parameters())}
+               "parameters": sum(p.numel() for p in model.parameters()),
+               **({"word_vectors": pretrained} if pretrained else {})}
     (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
 @cached_task(name="train-lstm", stage="train")
-def train_classifier_task(tokens: str, vocab_size: int, model: ClassifierConfig, train: TrainSettings, out_dir: str,
-                          cache_key: str) -> dict:
+def train_classifier_task(tokens: str, vocab: str, vocab_size: int, model: ClassifierConfig, train: TrainSettings,
+                          vectors: WordVectorsConfig, vectors_sha256: str | None, out_dir: str, cache_key: str) -> dict:
+    """vectors_sha256: the word-vector file's content hash, so the cache key follows the file."""
     from prefect.logging import get_run_logger
 
     out = Path(out_dir)
     on_eval, done = progress_reporter("sentiment", train.epochs, get_run_logger())
     with staging(out_dir) as tmp:  # a killed run resumes from its last epoch's checkpoint
         summary = train_classifier(tokens, vocab_size, model, train, tmp, checkpoint=checkpoint_for(out_dir),
-                                   on_eval=on_eval)
+                                   on_eval=on_eval, vocab=vocab, vectors=vectors)
     done(summary)
     return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
 

@@ -1,0 +1,95 @@
+"""Model size and training length that follow the training split: its size and its text lengths.
+
+A setting left empty (None) in the config is chosen here from the data, by the rules below; a
+setting given in the config is kept as it is. The rules were chosen on validation splits of
+sets built from the bundled reviews (full, subsets of 2,000 and 4,000, first sentences, titles;
+benchmarks/research/sentiment/REPORT.md, benchmarks/RESULTS.md), never on a test split:
+
+- batch size: 32 under 4,000 training texts (small sets need the updates: at 64 they stopped
+  improving after epoch 5), 64 up to 100,000, 128 beyond (extrapolated: keeps an epoch's
+  updates in hand on millions of rows);
+- epochs: a budget of about 1,500 updates, at least 5 and at most 30 passes; early stopping
+  with patience max(4, epochs / 5) ends most runs well before;
+- capacity: embedding 128, hidden 128 and dropout 0.5 when the texts are long (median >= 40
+  tokens) or the set is large (>= 20,000 texts); otherwise 64, 64 and 0.3 (on 5,000 short texts
+  the bigger model did no better on validation and took 2.5x as long; at 64 units, dropout 0.5
+  underfits).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from tasks.shared.errors import ConfigError
+
+from .config import ClassifierConfig, SentimentTrainSettings
+
+LONG_TEXT_TOKENS = 40
+LARGE_SET = 20_000
+UPDATE_BUDGET = 1_500
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What the rules read: training texts, their median length in tokens, the vocabulary."""
+
+    train_rows: int
+    median_tokens: float
+    vocab_size: int
+
+
+def choose_batch_size(n: int) -> int:
+    return 32 if n < 4_000 else 64 if n < 100_000 else 128
+
+
+def choose_epochs(n: int, batch_size: int) -> int:
+    updates_per_epoch = math.ceil(max(n, 1) / batch_size)
+    return min(30, max(5, math.ceil(UPDATE_BUDGET / updates_per_epoch)))
+
+
+def choose_capacity(shape: DataShape) -> dict:
+    big = shape.median_tokens >= LONG_TEXT_TOKENS or shape.train_rows >= LARGE_SET
+    return {"embedding_dim": 128, "hidden_size": 128, "dropout": 0.5} if big else \
+        {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3}
+
+
+def resolve(model: ClassifierConfig, train: SentimentTrainSettings, shape: DataShape, vectors_dim: int | None = None
+            ) -> tuple[ClassifierConfig, SentimentTrainSettings, dict]:
+    """Concrete model and training settings: the config's own values, the rules' where it left
+    one empty. Also returns {setting: (value, "config" or the rule's reason)} for the run's record.
+    vectors_dim: the dimension of the pretrained word vectors, if any (the embedding must match)."""
+    chosen: dict[str, tuple] = {}
+    if vectors_dim is not None:
+        if model.embedding_dim not in (None, vectors_dim):
+            raise ConfigError(f"model.embedding_dim is {model.embedding_dim} but the word vectors have "
+                             f"{vectors_dim} dimensions: leave embedding_dim out or set it to {vectors_dim}")
+        model = model.model_copy(update={"embedding_dim": vectors_dim})
+
+    def pick(name, given, rule_value, why):
+        value = given if given is not None else rule_value
+        chosen[name] = (value, "config" if given is not None else why)
+        return value
+
+    capacity = choose_capacity(shape)
+    size_why = (f"median {shape.median_tokens:g} tokens, {shape.train_rows} training texts: "
+                + ("long texts or a large set" if capacity["hidden_size"] == 128 else "short texts, a small set"))
+    m = {k: pick(k, getattr(model, k), capacity[k], size_why) for k in ("embedding_dim", "hidden_size", "dropout")}
+    if vectors_dim is not None:
+        chosen["embedding_dim"] = (vectors_dim, "the word vectors' dimension")
+    bs = pick("batch_size", train.batch_size, choose_batch_size(shape.train_rows),
+              f"{shape.train_rows} training texts")
+    epochs = pick("epochs", train.epochs, choose_epochs(shape.train_rows, bs),
+                  f"about {UPDATE_BUDGET} updates of {bs}, 5 to 30 passes")
+    patience = pick("patience", train.patience, max(4, round(epochs / 5)), f"max(4, {epochs} epochs / 5)")
+    resolved_model = model.model_copy(update=m)
+    resolved_train = SentimentTrainSettings(**{**train.model_dump(), "batch_size": bs, "epochs": epochs, "patience": patience})
+    return resolved_model, resolved_train, {"data": asdict(shape), "settings": chosen}
+
+
+def publish_settings(record: dict) -> None:
+    """The chosen settings as a table artifact: value and where it came from (config or rule)."""
+    from prefect.artifacts import create_table_artifact
+
+    rows = [{"setting": k, "value": v, "from": why} for k, (v, why) in record["settings"].items()]
+    create_table_artifact(key="sentiment-settings", table=rows,
+                          description="Model size and training length: the config's, or chosen from the training split")
