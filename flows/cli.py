@@ -148,6 +148,42 @@ def sentiment_train(
     _finish(summary, as_json)
 
 
+@sentiment_app.command("search")
+def sentiment_search(
+    data: str = typer.Option(..., "--data", help="Reviews: fastText .txt/.bz2/.gz, CSV or Parquet; a path or a URL."),
+    config: str | None = typer.Option(None, "--config", help="Base config (YAML/JSON) or a named config: default."),
+    output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and the study."),
+    trials: int = typer.Option(20, "--trials", min=1, help="Finished trials the study should have (resumes)."),
+    study: str = typer.Option("sentiment-search", "--study", help="Study name: <output>/search/<study>.db"),
+    as_json: bool = JsonOpt,
+    debug: bool = DebugOpt,
+):
+    """Search model and training settings with Optuna on the validation split; writes the best config."""
+    from flows import config as configs
+    from tasks.sentiment.ingest import check_input_file
+    from tasks.shared.fetch import is_url
+
+    def go():
+        if not is_url(data):
+            check_input_file(data)
+        cfg = configs.load_config(configs.SentimentConfig, config, "sentiment")
+        from flows.search import sentiment_search as search_flow
+
+        if not debug:
+            _quiet_console_tracebacks()
+        return search_flow(data=data, config=cfg, output=str(output), trials=trials, study=study)
+
+    summary = run_guarded(go, debug)
+    typer.echo(f"Search {summary['study']}: trials {summary['trials']}")
+    for name in ("best", "default"):
+        r = summary[name]
+        if r:
+            typer.echo(f"  {name:<8} trial {r['trial']}: validation loss {r['val_loss']}, accuracy {r['val_accuracy']:.4f}")
+    typer.echo(f"  config   {summary['best_config']}")
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
 @sentiment_app.command("predict")
 def sentiment_predict(
     bundle: Path | None = typer.Option(None, "--bundle", help="A published bundle folder (default: the registry's champion)."),

@@ -51,6 +51,29 @@ def word_vectors_file(vectors: WordVectorsConfig) -> tuple[int | None, str | Non
         raise ConfigError(f"vectors.path: {e}") from None
 
 
+def prepare_reviews(data: str, cfg: SentimentConfig, output: str):
+    """Ingest, validate (the batch accepted or refused) and tokenize: the stages the training and
+    search flows share. Returns the input hash and the three stage runs."""
+    log = get_run_logger()
+    sha = hash_input(data)
+    ingest = run_stage(ingest_reviews, output, source=data, source_sha256=sha, ingest=cfg.ingest)
+    validate = run_stage(validate_reviews_task, output, raw=ingest.result["raw"], label_map=ingest.result["label_map"],
+                         source=data, validation=cfg.validation)
+    report = validate.result
+    publish_validation_table("sentiment", report)
+    log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", report["rows"])
+    accept_batch(report, data)
+    tokens = run_stage(tokenize_reviews_task, output, valid=report["valid"], preprocess=cfg.preprocess, split=cfg.split)
+    if not tokens.cached:
+        log.info("tokenized %d of %d shards (the rest reused from earlier runs)", tokens.result["shards_tokenized"],
+                 tokens.result["shards"])
+    return sha, ingest, validate, tokens
+
+
+def data_shape(tok: dict) -> DataShape:
+    return DataShape(tok["splits"]["train"], tok["median_train_length"], tok["vocab_size"])
+
+
 @flow(name="sentiment-training")
 def sentiment_training(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
@@ -62,20 +85,8 @@ def sentiment_training(
     data, registry = run_inputs(data, output, registry)
     t0 = time.perf_counter()
     cfg = config
-    sha = hash_input(data)
-
-    ingest = run_stage(ingest_reviews, output, source=data, source_sha256=sha, ingest=cfg.ingest)
-    validate = run_stage(validate_reviews_task, output, raw=ingest.result["raw"], label_map=ingest.result["label_map"],
-                         source=data, validation=cfg.validation)
-    report = validate.result
-    publish_validation_table("sentiment", report)
-    log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", report["rows"])
-    accept_batch(report, data)
-
-    tokens = run_stage(tokenize_reviews_task, output, valid=report["valid"], preprocess=cfg.preprocess, split=cfg.split)
-    tok = tokens.result
-    if not tokens.cached:
-        log.info("tokenized %d of %d shards (the rest reused from earlier runs)", tok["shards_tokenized"], tok["shards"])
+    sha, ingest, validate, tokens = prepare_reviews(data, cfg, output)
+    report, tok = validate.result, tokens.result
     publish_data_summary("sentiment", {
         "rows read": report["rows"]["read"], "rows accepted": report["rows"]["accepted"],
         "rows quarantined": report["rows"]["quarantined"], **{f"{k} rows": v for k, v in tok["splits"].items()},
@@ -83,9 +94,8 @@ def sentiment_training(
         "mean tokens a review": round(tok["mean_length"], 1), f"reviews truncated to {cfg.preprocess.seq_len}": tok["truncated"],
         "out-of-vocabulary share (train)": tok["train_oov_rate"]})
     # settings left empty in the config follow the training split (its size and text lengths)
-    shape = DataShape(tok["splits"]["train"], tok["median_train_length"], tok["vocab_size"])
     vectors_dim, vectors_sha = word_vectors_file(cfg.vectors)
-    model_cfg, train_cfg, sizing = resolve(cfg.model, cfg.train, shape, vectors_dim)
+    model_cfg, train_cfg, sizing = resolve(cfg.model, cfg.train, data_shape(tok), vectors_dim)
     cfg = cfg.model_copy(update={"model": model_cfg, "train": train_cfg})
     publish_settings(sizing)
     log.info("model %s; training %s (from %s)", model_cfg.model_dump(), train_cfg.model_dump(), sizing["data"])

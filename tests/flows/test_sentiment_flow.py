@@ -1,5 +1,6 @@
 """The sentiment flow end to end on a small slice of real reviews, against a real Prefect API."""
 import asyncio
+import json
 import shutil
 
 import numpy as np
@@ -123,7 +124,7 @@ def test_run_story_is_published_as_prefect_artifacts(first_run):
     from prefect.client.orchestration import get_client
 
     keys = ["sentiment-validation", "sentiment-metrics", "sentiment-model-card", "sentiment-bundle",
-            "sentiment-loss-curves", "sentiment-confusion-matrix"]
+            "sentiment-loss-curves", "sentiment-confusion-matrix", "sentiment-settings", "sentiment-length-slices"]
     async def read():
         # The REST endpoint directly: Prefect 3.8.8's client sends nulls its own server rejects (422).
         async with get_client() as client:
@@ -133,7 +134,14 @@ def test_run_story_is_published_as_prefect_artifacts(first_run):
     by_key: dict[str, list[dict]] = {}
     for artifact in asyncio.run(read()):  # every version of each key (other tests publish too)
         by_key.setdefault(artifact["key"], []).append(artifact)
-    assert set(by_key) == set(keys)
+    assert set(keys) <= set(by_key)
+    # the length slices (test texts by token count, LSTM next to TF-IDF + LR) add up to this run's test split;
+    # the settings table says which came from the config and which from the data (other runs publish too)
+    tables = lambda key: [json.loads(a["data"]) for a in by_key[key]]
+    assert any(sum(r["test texts"] for r in t) == first_run[1]["splits"]["test"]
+               and {"tokens", "lstm", "tfidf_logreg"} <= set(t[0]) for t in tables("sentiment-length-slices"))
+    assert any({r["setting"]: r["from"] for r in t}["hidden_size"] == "config"
+               and {r["setting"]: r["from"] for r in t}["dropout"] != "config" for t in tables("sentiment-settings"))
     assert all(a["type"] == "table" and "tfidf_logreg" in str(a["data"]) for a in by_key["sentiment-metrics"])
     assert all("Model card" in str(a["data"]) for a in by_key["sentiment-model-card"])
     assert any("read 502, accepted 500, quarantined 2" in a["description"] for a in by_key["sentiment-validation"])
