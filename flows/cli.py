@@ -155,6 +155,7 @@ def sentiment_search(
     output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and the study."),
     trials: int = typer.Option(20, "--trials", min=1, help="Finished trials the study should have (resumes)."),
     study: str = typer.Option("sentiment-search", "--study", help="Study name: <output>/search/<study>.db"),
+    timeout_minutes: float | None = typer.Option(None, "--timeout-minutes", help="Start no new trial after this."),
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
@@ -171,7 +172,8 @@ def sentiment_search(
 
         if not debug:
             _quiet_console_tracebacks()
-        return search_flow(data=data, config=cfg, output=str(output), trials=trials, study=study)
+        return search_flow(data=data, config=cfg, output=str(output), trials=trials, study=study,
+                           timeout_minutes=timeout_minutes)
 
     summary = run_guarded(go, debug)
     typer.echo(f"Search {summary['study']}: trials {summary['trials']}")

@@ -76,10 +76,11 @@ def _brief(t) -> dict | None:
 @flow(name="sentiment-search")
 def sentiment_search(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
-    trials: int = 20, study: str = "sentiment-search", seed: int = 13,
+    trials: int = 20, study: str = "sentiment-search", seed: int = 13, timeout_minutes: float | None = None,
 ) -> dict:
     """trials: finished trials the study should have (a resumed study runs only the missing ones);
-    study: its name (the SQLite file <output>/search/<study>.db); seed: the sampler's."""
+    study: its name (the SQLite file <output>/search/<study>.db); seed: the sampler's;
+    timeout_minutes: start no new trial after this long (the running one finishes)."""
     log = get_run_logger()
     data, _ = run_inputs(data, output, None)
     t0 = time.perf_counter()
@@ -93,6 +94,9 @@ def sentiment_search(
     log.info("study %s: %d trials finished, %d to run (storage %s)", study, len(done), todo, storage)
     has_default = any(t.user_attrs.get("default") for t in done)
     for _ in range(todo):
+        if timeout_minutes is not None and time.perf_counter() - t0 > 60 * timeout_minutes:
+            log.info("time budget of %s minutes spent: no new trial", timeout_minutes)
+            break
         trial = st.ask()
         default = not has_default
         cfg = trial_config(config, {} if default else suggest(trial), shape)
