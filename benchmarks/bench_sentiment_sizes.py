@@ -37,7 +37,7 @@ from tasks.sentiment.validate import validate_raw
 DATA = Path(__file__).resolve().parents[1] / "data" / "amazon_polarity_head6459.ft.txt.bz2"
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 BEFORE = {"model": {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3},  # the defaults until this change
-          "train": {"epochs": 12, "batch_size": 64, "patience": 3}}
+          "train": {"epochs": 12, "batch_size": 64, "patience": 3, "lr": 0.002}}
 SETS = ("titles", "first", "sentences", "sub2000", "sub4000", "full")
 
 

@@ -61,6 +61,7 @@ class WordVectorsConfig(Section):
 
 
 class SentimentTrainSettings(TrainSettings):
+    lr: float | None = Field(None, gt=0, description=FROM_DATA)
     epochs: int | None = Field(None, ge=1, description=FROM_DATA)
     batch_size: int | None = Field(None, ge=1, description=FROM_DATA)
     patience: int | None = Field(None, ge=1, description=FROM_DATA)

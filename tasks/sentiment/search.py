@@ -50,12 +50,6 @@ def trial_config(base: SentimentConfig, params: dict, shape: DataShape) -> Senti
     return base.model_copy(update={"model": model, "train": train})
 
 
-def default_params(base: SentimentConfig, shape: DataShape) -> dict:
-    """The base config's own settings (rules applied), as trial parameters: trial 0."""
-    model, train, _ = resolve(base.model, base.train, shape)
-    return {**{k: getattr(model, k) for k in MODEL_KEYS}, "lr": train.lr, "batch_size": train.batch_size}
-
-
 def run_trial(trial, cfg: SentimentConfig, tokens: str, vocab_size: int) -> dict:
     """Train one trial's model; prune it (optuna.TrialPruned) when its validation loss after an
     epoch is worse than the pruner allows. Returns validation loss and accuracy."""
@@ -103,12 +97,17 @@ def finished(study) -> list:
 
 
 def trials_table(study) -> list[dict]:
+    """One row a trial: how it ended, its validation scores and the settings it trained with
+    (trial 0's are the config's own, rules applied)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
+        cfg = t.user_attrs.get("config", {"model": {}, "train": {}})
+        settings = {**{k: cfg["model"].get(k, t.params.get(k)) for k in MODEL_KEYS},
+                    **{k: cfg["train"].get(k, t.params.get(k)) for k in ("batch_size", "lr", "epochs")}}
         rows.append({"trial": t.number, "state": t.state.name.lower(),
                      "val_loss": round(t.value, 4) if t.value is not None else None,
                      "val_accuracy": t.user_attrs.get("val_accuracy"),
-                     "epochs": t.user_attrs.get("epochs_run", len(t.intermediate_values)),
+                     "epochs_run": t.user_attrs.get("epochs_run", len(t.intermediate_values)),
                      "seconds": t.user_attrs.get("seconds"),
-                     **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in t.params.items()}})
+                     **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in settings.items()}})
     return rows

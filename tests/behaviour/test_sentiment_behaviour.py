@@ -20,7 +20,7 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "amazon_polarity_head6459.
 SMALL = {  # a model small enough to train in about half a minute on 2 cores
     "preprocess": {"seq_len": 100, "workers": 1},
     "model": {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3},
-    "train": {"epochs": 6, "batch_size": 64, "patience": 2},
+    "train": {"epochs": 6, "batch_size": 64, "patience": 2, "lr": 0.002},
     "gate": {"baseline": "naive"},
 }
 

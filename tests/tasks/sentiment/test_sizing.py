@@ -7,16 +7,18 @@ from tasks.sentiment.sizing import DataShape, resolve
 
 
 @pytest.mark.parametrize("shape,expected", [
-    # the bundled sample's training split: long reviews -> the bigger model, ~1,500 updates of 64
-    (DataShape(5173, 81, 13537), {"embedding_dim": 128, "hidden_size": 128, "dropout": 0.5,
+    # the bundled sample's training split: long reviews, a smaller set -> the search's model, ~1,500 updates of 64
+    (DataShape(5173, 81, 13537), {"embedding_dim": 128, "hidden_size": 32, "dropout": 0.1, "lr": 5e-3,
                                   "batch_size": 64, "epochs": 19, "patience": 4}),
     # 1,600 long reviews: batches of 32 and the 30-pass cap (small sets stopped improving at epoch 5 with 64)
-    (DataShape(1611, 80, 6276), {"embedding_dim": 128, "batch_size": 32, "epochs": 30, "patience": 6}),
+    (DataShape(1611, 80, 6276), {"hidden_size": 32, "batch_size": 32, "epochs": 30, "patience": 6}),
     # 5,000 titles: short texts, a small set -> the small model
-    (DataShape(5187, 4, 1861), {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3, "batch_size": 64}),
+    (DataShape(5187, 4, 1861), {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3, "lr": 2e-3, "batch_size": 64}),
     # tens of thousands of one-line sentences: a large set earns the capacity; few passes suffice
-    (DataShape(60_000, 9, 14_000), {"embedding_dim": 128, "hidden_size": 128, "batch_size": 64, "epochs": 5,
-                                    "patience": 4}),
+    (DataShape(60_000, 9, 14_000), {"embedding_dim": 128, "hidden_size": 128, "lr": 2e-3, "batch_size": 64,
+                                    "epochs": 5, "patience": 4}),
+    # long and large: the large set's model
+    (DataShape(25_000, 230, 60_000), {"hidden_size": 128, "dropout": 0.5, "lr": 2e-3}),
     # millions of reviews: bigger batches, the 5-pass floor
     (DataShape(3_000_000, 80, 500_000), {"batch_size": 128, "epochs": 5}),
 ])
@@ -31,5 +33,6 @@ def test_a_value_in_the_config_wins_over_the_rule():
     cfg = SentimentConfig.model_validate({"model": {"hidden_size": 32}, "train": {"epochs": 3}})
     model, train, record = resolve(cfg.model, cfg.train, DataShape(5173, 81, 13537))
     assert (model.hidden_size, model.embedding_dim, train.epochs, train.patience) == (32, 128, 3, 4)
+    assert train.lr == 5e-3 and record["settings"]["lr"][1] != "config"
     assert record["settings"]["hidden_size"] == (32, "config") and record["settings"]["epochs"] == (3, "config")
     assert record["settings"]["embedding_dim"][1] != "config"
