@@ -30,6 +30,9 @@ app.add_typer(forecast_app, name="forecast")
 sequence_app = typer.Typer(help="Sequence classification: sequences [N, steps, features] -> LSTM classifier "
                                 "(`digits`: 8x8 digit images read one row per step).", no_args_is_help=True)
 app.add_typer(sequence_app, name="sequence")
+registry_app = typer.Typer(help="The model registry: versions, the champion, manual promotion and rollback.",
+                           no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
 
 DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
 RegistryOpt = typer.Option(None, "--registry", help="Model registry: a folder or fsspec URL (default <output>/registry).")
@@ -305,6 +308,121 @@ def sequence_train(
                f"({summary['classes']} classes)")
     if as_json:
         typer.echo(json.dumps(summary))
+
+
+KindOpt = typer.Option(..., "--kind", help="sentiment or forecast")
+RegistryRootOpt = typer.Option(..., "--registry", help="Model registry: a folder or fsspec URL.")
+ReasonOpt = typer.Option(..., "--reason", help="Why (recorded in the registry's decisions/).")
+
+
+def _registry(kind: str, root: str):
+    from tasks.shared.registry import Registry
+
+    if kind not in ("sentiment", "forecast"):
+        fail(f"--kind must be sentiment or forecast, got {kind!r}")
+    return Registry(root)
+
+
+def _headline(metrics: dict) -> dict:
+    """The LSTM's pooled test scores from a version's metrics.json (numbers only)."""
+    lstm = metrics.get("lstm", {})
+    lstm = lstm.get("overall", lstm)
+    return {k: v for k, v in lstm.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _emit(table: list[tuple[str, str]], payload: dict, as_json: bool) -> None:
+    for label, value in table:
+        typer.echo(f"  {label:<14} {value}")
+    if as_json:
+        typer.echo(json.dumps(payload, default=str))
+
+
+@registry_app.command("list")
+def registry_list(kind: str = KindOpt, registry: str = RegistryRootOpt, as_json: bool = JsonOpt,
+                  debug: bool = DebugOpt):
+    """Every complete version, oldest first, with its metrics; the champion marked."""
+    def go():
+        reg = _registry(kind, registry)
+        pointer = reg.champion(kind)
+        champion = pointer["version"] if pointer else None
+        versions = [{"version": v, "champion": v == champion, "created": reg.info(kind, v).get("published_at"),
+                     "metrics": _headline(reg.read_json(kind, v, "metrics.json"))} for v in reg.versions(kind)]
+        return {"kind": kind, "champion": champion, "versions": versions}
+
+    out = run_guarded(go, debug)
+    typer.echo(f"{kind} registry {registry}: {len(out['versions'])} versions, champion {out['champion'] or 'unset'}")
+    for v in out["versions"]:
+        scores = "  ".join(f"{k} {val:.4f}" for k, val in v["metrics"].items() if isinstance(val, float))
+        typer.echo(f"  {'*' if v['champion'] else ' '} {v['version']:<14} {v['created'] or '':<26} {scores}")
+    if as_json:
+        typer.echo(json.dumps(out, default=str))
+
+
+@registry_app.command("show")
+def registry_show(version: str = typer.Argument(..., help="A version, e.g. v0003"), kind: str = KindOpt,
+                  registry: str = RegistryRootOpt, as_json: bool = JsonOpt, debug: bool = DebugOpt):
+    """A version's lineage, metrics and the gate's decision on it."""
+    def go():
+        reg = _registry(kind, registry)
+        reg.local_path(kind, version)  # an unknown version: exit 2, naming the registry and the version
+        pointer = reg.champion(kind)
+        decisions = [d for d in reg.decisions(kind) if d.get("candidate") == version]
+        return {"kind": kind, "version": version, "champion": bool(pointer and pointer["version"] == version),
+                "created": reg.info(kind, version).get("published_at"), "uri": reg.uri(kind, version),
+                "metrics": reg.read_json(kind, version, "metrics.json"),
+                "lineage": reg.read_json(kind, version, "lineage.json"),
+                "decision": decisions[-1] if decisions else None, "decisions": len(decisions)}
+
+    out = run_guarded(go, debug)
+    d = out["decision"]
+    _emit([("version", f"{version} ({'champion' if out['champion'] else 'not champion'})"),
+           ("created", out["created"]), ("bundle", out["uri"]),
+           ("source", out["lineage"].get("source")), ("metrics", json.dumps(_headline(out["metrics"]))),
+           ("decision", "none recorded" if d is None else ("promoted" if d.get("promoted") else "not promoted")
+            + "; " + "; ".join(d.get("reasons", [])))], out, as_json)
+
+
+@registry_app.command("promote")
+def registry_promote(version: str = typer.Argument(..., help="The version to make champion"), kind: str = KindOpt,
+                     registry: str = RegistryRootOpt, reason: str = ReasonOpt, as_json: bool = JsonOpt,
+                     debug: bool = DebugOpt):
+    """Make a version the champion by hand (recorded with the reason)."""
+    out = run_guarded(lambda: _registry(kind, registry).promote(kind, version, reason), debug)
+    _emit([("champion", out["champion"]), ("previous", out["previous"] or "none")], out, as_json)
+
+
+@registry_app.command("rollback")
+def registry_rollback(kind: str = KindOpt, registry: str = RegistryRootOpt, reason: str = ReasonOpt,
+                      as_json: bool = JsonOpt, debug: bool = DebugOpt):
+    """Return to the champion before the current one (recorded with the reason)."""
+    out = run_guarded(lambda: _registry(kind, registry).rollback(kind, reason), debug)
+    _emit([("champion", out["champion"]), ("previous", out["previous"] or "none")], out, as_json)
+
+
+@app.command("batch-predict")
+def batch_predict(
+    kind: str = KindOpt,
+    data: str = typer.Option(..., "--data", help="Texts (one a line, CSV/Parquet column) or price files; a path or URL."),
+    registry: str = typer.Option(None, "--registry", help="Model registry (default outputs/<kind>/registry)."),
+    version: str | None = VersionOpt,
+    output: Path = typer.Option(Path("outputs/predictions"), "--output", help="Folder for the predictions Parquet."),
+    text_column: str = typer.Option("text", "--text-column", help="CSV/Parquet text column (sentiment)."),
+    as_json: bool = JsonOpt,
+    debug: bool = DebugOpt,
+):
+    """Run the batch-prediction flow: predictions as Parquet, each row stamped with the model version."""
+    def go():
+        if kind not in ("sentiment", "forecast"):
+            fail(f"--kind must be sentiment or forecast, got {kind!r}")
+        from flows.predict import batch_prediction
+
+        if not debug:
+            _quiet_console_tracebacks()
+        return batch_prediction(kind=kind, data=data, registry=registry, version=version, output=str(output),
+                                text_column=text_column)
+
+    out = run_guarded(go, debug)
+    _emit([("predictions", out["predictions"]), ("rows", out["rows"]), ("version", out["version"])], out, as_json)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """A model registry on any fsspec filesystem (a local folder by default).
 
     <root>/<kind>/versions/v0001/   a complete bundle (weights, JSON, model card) + version.json
-    <root>/<kind>/champion.json     {"version": ..., "promoted_at": ..., "reasons": [...]}
-    <root>/<kind>/decisions/        every gate decision, one JSON file each
+    <root>/<kind>/champion.json     {"version": ..., "promoted_at": ..., "reasons": [...],
+                                     "previous": [earlier champions, oldest first]}
+    <root>/<kind>/decisions/        every gate decision and manual promotion or rollback, one JSON file each
 
 A reader never sees a partial version: on a local disk a version is assembled under a hidden
 staging name and renamed into place (the rename also claims the version number, so runs that
@@ -170,12 +171,64 @@ class Registry:
         return pointer
 
     def set_champion(self, kind: str, version: str, decision: dict) -> dict:
+        """Point the champion at a complete version; the one it replaces goes on the `previous`
+        stack that rollback returns along."""
         if version not in self.versions(kind):
-            raise RegistryError(f"{self.root}: cannot promote {version!r}: not a complete {kind} version")
+            known = ", ".join(self.versions(kind)[-5:]) or "none"
+            raise RegistryError(f"{self.root}: cannot promote {kind} version {version!r}: not a complete version "
+                                f"(latest: {known})")
+        old = self.champion(kind)
+        previous = (old.get("previous", []) + [old["version"]]) if old and old["version"] != version else \
+            (old.get("previous", []) if old else [])
         pointer = {"version": version, "promoted_at": now(), "forced": bool(decision.get("forced")),
-                   "reasons": decision.get("reasons", [])}
+                   "manual": bool(decision.get("manual")), "reasons": decision.get("reasons", []),
+                   "previous": previous}
         self._write_json(f"{self._kind(kind)}/champion.json", pointer)
         return pointer
+
+    def promote(self, kind: str, version: str, reason: str) -> dict:
+        """A person's promotion (not the gate's), recorded with its reason in decisions/."""
+        with self.lock(kind):
+            before = self.champion(kind)
+            self.set_champion(kind, version, {"manual": True, "reasons": [f"manual promotion: {reason}"]})
+            return self._manual_record(kind, "promote", version, before, reason)
+
+    def rollback(self, kind: str, reason: str) -> dict:
+        """Return to the champion before the current one (repeatable: each rollback goes one further back)."""
+        with self.lock(kind):
+            before = self.champion(kind)
+            if before is None:
+                raise RegistryError(f"{self.root}: no {kind} champion to roll back from")
+            if not before.get("previous"):
+                raise RegistryError(f"{self.root}: {kind} champion {before['version']} has no earlier champion "
+                                    "to roll back to")
+            target = before["previous"][-1]
+            if target not in self.versions(kind):
+                raise RegistryError(f"{self.root}: earlier {kind} champion {target!r} is not a complete version")
+            pointer = {"version": target, "promoted_at": now(), "forced": False, "manual": True,
+                       "reasons": [f"rollback from {before['version']}: {reason}"], "previous": before["previous"][:-1]}
+            self._write_json(f"{self._kind(kind)}/champion.json", pointer)
+            return self._manual_record(kind, "rollback", target, before, reason)
+
+    def _manual_record(self, kind: str, action: str, version: str, before: dict | None, reason: str) -> dict:
+        previous = before["version"] if before else None
+        decision = {"kind": kind, "action": action, "manual": True, "candidate": version, "champion_before": previous,
+                    "champion_after": version, "promoted": True, "reasons": [f"{action}: {reason}"],
+                    "decided_at": now()}
+        decision["record"] = self.record_decision(kind, decision)
+        return {"kind": kind, "champion": version, "previous": previous}
+
+    def decisions(self, kind: str) -> list[dict]:
+        """Every recorded decision, oldest first."""
+        folder = f"{self._kind(kind)}/decisions"
+        if not self.fs.exists(folder):
+            return []
+        out = []
+        for path in sorted(self.fs.ls(folder, detail=False)):
+            if path.endswith(".json"):
+                with self.fs.open(path, "r", encoding="utf-8") as fh:
+                    out.append(json.load(fh))
+        return out
 
     def record_decision(self, kind: str, decision: dict) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
