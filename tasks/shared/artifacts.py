@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from .drift import drift_markdown
+from .events import emit_drift_event
 
 BUNDLE_FORMAT = 1
 
@@ -88,3 +89,4 @@ def publish_drift(kind: str, report: dict, champion: str | None) -> None:
         markdown = drift_markdown(report, kind) + f"\n\nReference: the training data of champion {champion}."
         description = ("DRIFT: " + ", ".join(report["flagged_checks"])) if report["flagged"] else "no drift flagged"
     create_markdown_artifact(key=f"{kind}-drift", markdown=markdown, description=description)
+    emit_drift_event(kind, report, champion)

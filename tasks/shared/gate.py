@@ -113,8 +113,12 @@ def run_gate(registry_root: str, kind: str, version: str, *, metric: str, higher
 
 
 def publish_decision(kind: str, d: dict, table: list[dict], description: str) -> None:
+    """The decision as artifacts (metrics table, gate markdown) and as an event to alert on."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    from .events import emit_gate_event
 
     create_table_artifact(key=f"{kind}-metrics", table=table, description=description)
     create_markdown_artifact(key=f"{kind}-gate", markdown=decision_markdown(d),
                              description=("promoted: " if d["promoted"] else "not promoted: ") + "; ".join(d["reasons"]))
+    emit_gate_event(kind, d)

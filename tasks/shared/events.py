@@ -1,0 +1,40 @@
+"""Prefect events a team can alert on (Automations in the UI or prefect.yaml react to them):
+
+    lstm-pipeline.model.refused    the gate did not promote a new version (payload: reasons, figures)
+    lstm-pipeline.model.promoted   a new champion
+    lstm-pipeline.data.drifted     a run's data drifted from the champion's training data
+
+The resource is the model version (`lstm-pipeline.<kind>.<version>`) or the kind's data
+(`lstm-pipeline.<kind>.data`), labelled with `lstm-pipeline.kind`, so one automation can watch
+one kind. Emitted inside a flow run, Prefect relates the event to the run."""
+from __future__ import annotations
+
+REFUSED, PROMOTED, DRIFTED = "lstm-pipeline.model.refused", "lstm-pipeline.model.promoted", "lstm-pipeline.data.drifted"
+
+
+def emit_gate_event(kind: str, d: dict):
+    from prefect.events import emit_event
+
+    version = d["candidate"]
+    return emit_event(
+        event=PROMOTED if d["promoted"] else REFUSED,
+        resource={"prefect.resource.id": f"lstm-pipeline.{kind}.{version}",
+                  "prefect.resource.name": f"{kind} model {version}", "lstm-pipeline.kind": kind},
+        payload={k: d.get(k) for k in ("kind", "candidate", "promoted", "forced", "reasons", "metric", "candidate_value",
+                                       "baseline", "baseline_value", "champion_before", "champion_after")},
+    )
+
+
+def emit_drift_event(kind: str, report: dict, champion: str | None):
+    from prefect.events import emit_event
+
+    if not report.get("flagged"):
+        return None
+    return emit_event(
+        event=DRIFTED,
+        resource={"prefect.resource.id": f"lstm-pipeline.{kind}.data", "prefect.resource.name": f"{kind} data",
+                  "lstm-pipeline.kind": kind},
+        payload={"kind": kind, "against": champion, "flagged": report.get("flagged_checks", []),
+                 "checks": [{k: c.get(k) for k in ("check", "stat", "reference", "current", "value", "threshold")}
+                            for c in report.get("checks", {}).values() if c.get("flagged")]},
+    )
