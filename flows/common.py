@@ -21,6 +21,13 @@ def accept_batch(report: dict, source: str) -> None:
         raise DataError(source, "batch rejected", f"{report['rejected']}; quarantined rows are in {report['quarantine']}")
 
 
+# Flow timeouts: a run past these is stuck, not slow (the bundled data trains in minutes; a nightly
+# run over 12 hours would also collide with the next night's). Override with .with_options().
+TRAINING_TIMEOUT_S = 12 * 3600
+PREDICTION_TIMEOUT_S = 3 * 3600
+SEARCH_TIMEOUT_S = 24 * 3600
+
+
 def release_summary(published: dict, registry: str, decision: dict, drift: dict, champion: str | None) -> dict:
     """The registry's answer for the run summary (the CLI's JSON): version, gate, drift."""
     return {

@@ -26,10 +26,11 @@ from tasks.forecast.train import train_regressor_task
 from tasks.forecast.validate import combine_validations_task, validate_prices_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import StageRun, run_stage
+from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import json_sha256
 from tasks.shared.registry import Registry, current_champion
 
-from .common import accept_batch, release_line, release_summary, run_inputs
+from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs
 
 DEFAULT_DATA = "data/SBUX.csv"
 
@@ -41,7 +42,7 @@ def hash_prices(path: str) -> list[list[str]]:
     return [[str(f), prices_sha256(f)] for f in list_price_files(path)]
 
 
-@flow(name="forecast-training")
+@flow(name="forecast-training", timeout_seconds=TRAINING_TIMEOUT_S)
 def forecast_training(
     data: str = DEFAULT_DATA, config: ForecastConfig = ForecastConfig(), output: str = "outputs/forecast",
     registry: str | None = None, force: bool = False, init_from: str | None = None,
@@ -133,4 +134,5 @@ def forecast_training(
              ", ".join(f"{name} {m['mase']:.3f}" for name, m in summary["baselines"].items()),
              ", ".join(summary["cached"]) or "none")
     log.info(release_line(summary))
+    emit_training_completed("forecast", summary)  # batch prediction deployments are triggered by it
     return summary

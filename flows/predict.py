@@ -13,6 +13,8 @@ from tasks.sentiment.predict import predict_sentiment
 from tasks.shared.batch import summary_markdown
 from tasks.shared.fetch import fetch_input, is_url
 
+from .common import PREDICTION_TIMEOUT_S
+
 
 @task(name="predict-batch")
 def predict_batch(kind: str, data: str, registry: str, version: str | None, output: str, text_column: str) -> dict:
@@ -21,7 +23,7 @@ def predict_batch(kind: str, data: str, registry: str, version: str | None, outp
     return predict_forecast(data, registry, version, output)
 
 
-@flow(name="batch-prediction")
+@flow(name="batch-prediction", timeout_seconds=PREDICTION_TIMEOUT_S)
 def batch_prediction(
     kind: Literal["sentiment", "forecast"] = "sentiment",
     data: str = "data/amazon_polarity_head6459.ft.txt.bz2",

@@ -20,7 +20,7 @@ from prefect.logging import get_run_logger
 from tasks.sentiment.config import SentimentConfig
 from tasks.sentiment.search import finished, open_study, run_trial, suggest, trial_config, trials_table
 
-from .common import run_inputs
+from .common import SEARCH_TIMEOUT_S, run_inputs
 from .sentiment import DEFAULT_DATA, data_shape, prepare_reviews
 
 
@@ -73,7 +73,7 @@ def _brief(t) -> dict | None:
             "train": {k: t.user_attrs["config"]["train"][k] for k in ("batch_size", "lr", "epochs", "patience")}}
 
 
-@flow(name="sentiment-search")
+@flow(name="sentiment-search", timeout_seconds=SEARCH_TIMEOUT_S)
 def sentiment_search(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
     trials: int = 20, study: str = "sentiment-search", seed: int = 13, timeout_minutes: float | None = None,

@@ -27,10 +27,11 @@ from tasks.sentiment.validate import validate_reviews_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import run_stage
 from tasks.shared.errors import ConfigError
+from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry import current_champion
 
-from .common import accept_batch, release_line, release_summary, run_inputs
+from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs
 
 DEFAULT_DATA = "data/amazon_polarity_head6459.ft.txt.bz2"
 
@@ -74,7 +75,7 @@ def data_shape(tok: dict) -> DataShape:
     return DataShape(tok["splits"]["train"], tok["median_train_length"], tok["vocab_size"])
 
 
-@flow(name="sentiment-training")
+@flow(name="sentiment-training", timeout_seconds=TRAINING_TIMEOUT_S)
 def sentiment_training(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
     registry: str | None = None, force: bool = False,
@@ -138,4 +139,5 @@ def sentiment_training(
     log.info("LSTM test accuracy %.4f, TF-IDF + LR %.4f; cached stages: %s", summary["metrics"]["accuracy"],
              summary["baseline"]["accuracy"], ", ".join(summary["cached"]) or "none")
     log.info(release_line(summary))
+    emit_training_completed("sentiment", summary)  # batch prediction deployments are triggered by it
     return summary

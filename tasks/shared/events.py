@@ -3,6 +3,8 @@
     lstm-pipeline.model.refused    the gate did not promote a new version (payload: reasons, figures)
     lstm-pipeline.model.promoted   a new champion
     lstm-pipeline.data.drifted     a run's data drifted from the champion's training data
+    lstm-pipeline.training.completed   a training flow finished and published (payload: registry,
+                                   version, promoted, champion); batch prediction deployments run on it
 
 The resource is the model version (`lstm-pipeline.<kind>.<version>`) or the kind's data
 (`lstm-pipeline.<kind>.data`), labelled with `lstm-pipeline.kind`, so one automation can watch
@@ -10,6 +12,7 @@ one kind. Emitted inside a flow run, Prefect relates the event to the run."""
 from __future__ import annotations
 
 REFUSED, PROMOTED, DRIFTED = "lstm-pipeline.model.refused", "lstm-pipeline.model.promoted", "lstm-pipeline.data.drifted"
+COMPLETED = "lstm-pipeline.training.completed"
 
 
 def emit_gate_event(kind: str, d: dict):
@@ -37,4 +40,23 @@ def emit_drift_event(kind: str, report: dict, champion: str | None):
         payload={"kind": kind, "against": champion, "flagged": report.get("flagged_checks", []),
                  "checks": [{k: c.get(k) for k in ("check", "stat", "reference", "current", "value", "threshold")}
                             for c in report.get("checks", {}).values() if c.get("flagged")]},
+    )
+
+
+def emit_training_completed(kind: str, summary: dict):
+    """The end of a training run, with the registry it published to (an absolute path for a
+    local registry, so a deployment triggered by this event finds the same one)."""
+    from pathlib import Path
+
+    from prefect.events import emit_event
+
+    from .fetch import is_url
+
+    registry = summary["registry"] if is_url(summary["registry"]) else str(Path(summary["registry"]).resolve())
+    return emit_event(
+        event=COMPLETED,
+        resource={"prefect.resource.id": f"lstm-pipeline.{kind}.{summary['version']}",
+                  "prefect.resource.name": f"{kind} model {summary['version']}", "lstm-pipeline.kind": kind},
+        payload={"kind": kind, "registry": registry, "version": summary["version"], "promoted": summary["promoted"],
+                 "champion": summary["champion"]},
     )

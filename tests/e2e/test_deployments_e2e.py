@@ -16,6 +16,7 @@ from __future__ import annotations
 import bz2
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,12 @@ def runs(deployed, tmp_path_factory):
     reviews.write_text("\n".join(lines[:600]) + "\n", encoding="utf-8")
 
     triggered = {
+        # force: these tiny models lose to the baselines, and the batch predictions they trigger need a champion
         "sentiment": deployed.run_deployment(SENTIMENT, {
-            "data": str(reviews), "output": str(work / "sentiment"), "config": SENTIMENT_CONFIG}),
+            "data": str(reviews), "output": str(work / "sentiment"), "config": SENTIMENT_CONFIG, "force": True}),
         "forecast": deployed.run_deployment(FORECAST, {
-            "data": str(ROOT / "data" / "SBUX.csv"), "output": str(work / "forecast"), "config": FORECAST_CONFIG}),
+            "data": str(ROOT / "data" / "SBUX.csv"), "output": str(work / "forecast"), "config": FORECAST_CONFIG,
+            "force": True}),
     }
     finished = deployed.wait_for(list(triggered.values()), timeout=360)
     return {name: finished[fid] for name, fid in triggered.items()}, work
@@ -117,6 +120,9 @@ def test_deploy_all_registers_every_declared_deployment_on_the_pool(deployed):
         assert dep["parameters"] == spec.get("parameters", {}), name
         crons = sorted(s["schedule"].get("cron") or "" for s in dep["schedules"] if s["active"])
         assert crons == sorted(s.get("cron") or "" for s in spec.get("schedules") or []), name
+        if "concurrency_limit" in spec:  # retraining of one kind never overlaps itself
+            limit = (dep.get("global_concurrency_limit") or {}).get("limit", dep.get("concurrency_limit"))
+            assert limit == 1, (name, dep.get("global_concurrency_limit"), dep.get("concurrency_limit"))
 
 
 def test_sentiment_deployment_run_completes_on_the_worker_with_its_artifacts(deployed, runs):
@@ -151,10 +157,31 @@ def test_forecast_deployment_run_completes_on_the_worker_with_its_artifacts(depl
 
 
 def test_out_of_range_config_is_rejected_before_a_run_is_created(deployed, runs):
-    not_scheduled = {"flow_runs": {"state": {"type": {"not_any_": ["SCHEDULED"]}}}}
+    # runs of this deployment only: batch predictions triggered by the earlier runs may still be starting
+    not_scheduled = {"flow_runs": {"state": {"type": {"not_any_": ["SCHEDULED"]}}},
+                     "deployments": {"name": {"any_": [SENTIMENT.split("/")[1]]}}}
     before = deployed.post("/flow_runs/count", not_scheduled)
     done = deployed.cli("deployment", "run", SENTIMENT, "--params", json.dumps({"config": {"train": {"epochs": 0}}}),
                         check=False)
     assert done.returncode != 0
     assert "epochs" in done.stdout + done.stderr
     assert deployed.post("/flow_runs/count", not_scheduled) == before
+
+
+@pytest.mark.parametrize("kind", ["sentiment", "forecast"])
+def test_batch_prediction_runs_when_training_completes_with_that_runs_registry(deployed, runs, kind):
+    """No cron: the batch-predict deployment's trigger fires on the training run's
+    lstm-pipeline.training.completed event, and its registry parameter comes from the event."""
+    finished, work = runs
+    assert_completed(deployed, finished[kind])
+    flt = {"deployments": {"name": {"any_": [f"{kind}-batch-predict"]}}, "limit": 10, "offset": 0}
+    deadline = time.monotonic() + 120
+    while not (triggered := deployed.post("/flow_runs/filter", flt)) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert triggered, f"no {kind}-batch-predict run was triggered\n{deployed.worker_logs()}"
+    run = deployed.wait_for([triggered[0]["id"]], timeout=240)[triggered[0]["id"]]
+    assert_completed(deployed, run)
+    registry = str((work / kind / "registry").resolve())
+    assert run["parameters"]["registry"] == registry
+    by_key = {a["key"]: a for a in deployed.artifacts(run["id"]) if a["key"]}
+    assert f"{kind}-batch-prediction" in by_key, sorted(by_key)
