@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_image_artifact,
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 
 from .drift import drift_markdown
 from .events import emit_drift_event
@@ -21,15 +26,24 @@ def fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def image_data_uri(path: Path) -> str:
+    """A PNG as a data: URI: the UI shows it from any machine, with no file server to reach."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
 def publish_bundle_artifacts(kind: str, bundle: Path, plots: list[str]) -> None:
-    """The model card, a link to the bundle and links to its plots, for the run's artifacts tab."""
+    """The model card, a link to the bundle and its plots as images (rendered in the run's
+    artifacts tab from any browser: the image travels in the artifact, not as a file:// link)."""
     create_markdown_artifact(key=f"{kind}-model-card", markdown=(bundle / "model_card.md").read_text(),
                              description="Model card of the published bundle")
     create_link_artifact(key=f"{kind}-bundle", link=bundle.resolve().as_uri(), link_text=bundle.name,
                          description="Published bundle folder")
     for name in plots:
-        create_link_artifact(key=f"{kind}-{name.replace('_', '-').lower()}", link=(bundle / f"{name}.png").resolve().as_uri(),
-                             link_text=f"{name}.png", description=f"Plot: {name.replace('_', ' ')}")
+        create_image_artifact(image_url=image_data_uri(bundle / f"{name}.png"),
+                              key=f"{kind}-{name.replace('_', '-').lower()}",
+                              description=f"Plot: {name.replace('_', ' ')} ({bundle.name}/{name}.png)")
 
 
 VALIDATION_COLUMNS = ("expectation", "column", "rule", "success", "unexpected_count", "examples")

@@ -144,4 +144,10 @@ def test_run_story_is_published_as_prefect_artifacts(first_run):
                and {r["setting"]: r["from"] for r in t}["dropout"] != "config" for t in tables("sentiment-settings"))
     assert all(a["type"] == "table" and "tfidf_logreg" in str(a["data"]) for a in by_key["sentiment-metrics"])
     assert all("Model card" in str(a["data"]) for a in by_key["sentiment-model-card"])
+    # the plots travel inside the artifacts (a browser on another machine renders them), not as file:// links
+    import base64
+    for key in ("sentiment-loss-curves", "sentiment-confusion-matrix"):
+        newest = by_key[key][0]
+        assert newest["type"] == "image" and newest["data"].startswith("data:image/png;base64,")
+        assert base64.b64decode(newest["data"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert any("read 502, accepted 500, quarantined 2" in a["description"] for a in by_key["sentiment-validation"])
