@@ -4,6 +4,7 @@
     .venv/bin/python scripts/ui_screenshot.py                        # latest completed run on :4200
     .venv/bin/python scripts/ui_screenshot.py --api-url http://127.0.0.1:4200/api --flow-run-id <id>
     .venv/bin/python scripts/ui_screenshot.py --demo                 # own temporary server + small run
+    .venv/bin/python scripts/ui_screenshot.py --demo --artifact sentiment-loss-curves   # the plot's page
 
 `./dev.sh screenshot [options]` installs Chromium (apt) when it is missing, then runs this.
 The page is the UI route /v2/runs/flow-run/<id>?tab=Artifacts of the server behind --api-url
@@ -61,23 +62,35 @@ def find_chromium() -> str:
     sys.exit("chromium not found: `./dev.sh screenshot` installs it (apt-get install chromium), or set CHROMIUM")
 
 
-def flow_run_page(api_url: str, flow_run_id: str, tab: str) -> str:
-    """The flow run's page in the new (v2, React) UI where the server has it: it honours ?tab= on
-    load. The v1 UI resets ?tab= to Logs while the run loads, so it is only the fallback."""
+def ui_prefix(api_url: str) -> str:
+    """The new (v2, React) UI's base where the server has it, else the v1 UI's."""
     ui = api_url.rstrip("/").removesuffix("/api")
     try:
         with urllib.request.urlopen(f"{ui}/ui-settings", timeout=30) as resp:
             base = json.loads(resp.read()).get("v2_base_url")
     except (OSError, ValueError):
         base = None
-    prefix = f"{ui}{base.rstrip('/')}" if base else ui
-    return f"{prefix}/runs/flow-run/{flow_run_id}?tab={tab.replace(' ', '')}"
+    return f"{ui}{base.rstrip('/')}" if base else ui
+
+
+def flow_run_page(api_url: str, flow_run_id: str, tab: str) -> str:
+    """The flow run's page: the v2 UI honours ?tab= on load (v1 resets it to Logs while loading)."""
+    return f"{ui_prefix(api_url)}/runs/flow-run/{flow_run_id}?tab={tab.replace(' ', '')}"
+
+
+def artifact_page(api_url: str, flow_run_id: str, key: str) -> str:
+    """The page of the run's artifact with this key (an image artifact shows its picture there)."""
+    found = api(api_url, "/artifacts/filter", {"artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [flow_run_id]}},
+                                              "limit": 1, "offset": 0, "sort": "CREATED_DESC"})
+    if not found:
+        sys.exit(f"flow run {flow_run_id} has no artifact {key!r}")
+    return f"{ui_prefix(api_url)}/artifacts/artifact/{found[0]['id']}"
 
 
 def screenshot(api_url: str, flow_run_id: str, output: Path, tab: str = "Artifacts", wait_ms: int = 20000,
-               window: str = "1600,1350") -> Path:
+               window: str = "1600,1350", artifact: str | None = None) -> Path:
     api(api_url, f"/flow_runs/{flow_run_id}")  # fails early and clearly on a wrong URL or id
-    url = flow_run_page(api_url, flow_run_id, tab)
+    url = artifact_page(api_url, flow_run_id, artifact) if artifact else flow_run_page(api_url, flow_run_id, tab)
     output = Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
@@ -91,7 +104,7 @@ def screenshot(api_url: str, flow_run_id: str, output: Path, tab: str = "Artifac
     return output
 
 
-def demo(output: Path, wait_ms: int, window: str) -> Path:
+def demo(output: Path, wait_ms: int, window: str, artifact: str | None = None) -> Path:
     from prefect_stack import PrefectStack  # beside this script
 
     with tempfile.TemporaryDirectory(prefix="ui-demo-") as tmp:
@@ -106,7 +119,8 @@ def demo(output: Path, wait_ms: int, window: str) -> Path:
                             "--data", str(tmp / "reviews-600.ft.txt"), "--output", str(tmp / "out"),
                             "--config", str(tmp / "ui-demo.yaml")], cwd=ROOT, env=stack.env, check=True)
             print(f"trained in {time.monotonic() - t0:.0f} s", flush=True)
-            return screenshot(stack.api_url, latest_completed_run(stack.api_url), output, wait_ms=wait_ms, window=window)
+            return screenshot(stack.api_url, latest_completed_run(stack.api_url), output, wait_ms=wait_ms, window=window,
+                              artifact=artifact)
 
 
 def main() -> None:
@@ -117,14 +131,16 @@ def main() -> None:
     p.add_argument("--tab", default="Artifacts", help="flow run page tab: Artifacts, Logs, TaskRuns, SubflowRuns, Parameters, Details")
     p.add_argument("--wait-ms", type=int, default=20000, help="Chromium --virtual-time-budget")
     p.add_argument("--window", default="1600,1350")
+    p.add_argument("--artifact", help="screenshot this artifact's page instead (e.g. sentiment-loss-curves: the plot)")
     p.add_argument("--demo", action="store_true", help="temporary server + small sentiment run, then screenshot")
     a = p.parse_args()
     if a.demo:
         find_chromium()
-        demo(a.output, a.wait_ms, a.window)
+        demo(a.output, a.wait_ms, a.window, a.artifact)
         return
     try:
-        screenshot(a.api_url, a.flow_run_id or latest_completed_run(a.api_url), a.output, a.tab, a.wait_ms, a.window)
+        screenshot(a.api_url, a.flow_run_id or latest_completed_run(a.api_url), a.output, a.tab, a.wait_ms, a.window,
+                   a.artifact)
     except urllib.error.HTTPError as exc:
         sys.exit(f"{exc.url}: HTTP {exc.code} (wrong --flow-run-id?)")
     except urllib.error.URLError as exc:
