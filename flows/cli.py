@@ -399,6 +399,38 @@ def registry_rollback(kind: str = KindOpt, registry: str = RegistryRootOpt, reas
     _emit([("champion", out["champion"]), ("previous", out["previous"] or "none")], out, as_json)
 
 
+@app.command("drift")
+def drift(
+    kind: str = KindOpt,
+    data: str = typer.Option(..., "--data", help="Reviews (fastText or one text a line, CSV/Parquet) or price files."),
+    registry: str = RegistryRootOpt,
+    version: str | None = VersionOpt,
+    as_json: bool = JsonOpt,
+    debug: bool = DebugOpt,
+):
+    """Compare a file with the champion's (or --version's) training data: the drift checks the flows run."""
+    def go():
+        reg = _registry(kind, registry)
+        name, bundle = reg.resolve(kind, version)
+        if kind == "sentiment":
+            from tasks.sentiment.profile import file_drift
+        else:
+            from tasks.forecast.profile import file_drift
+        return {"kind": kind, "data": data, "against": name, **file_drift(data, str(bundle))}
+
+    out = run_guarded(go, debug)
+    if out.get("skipped"):
+        typer.echo(f"{kind} drift of {data} against {out['against']}: not computed ({out['skipped']})")
+    else:
+        typer.echo(f"{kind} drift of {data} against {out['against']}: "
+                   + ("DRIFT in " + ", ".join(out["flagged_checks"]) if out["flagged"] else "no drift flagged"))
+        for c in out["checks"].values():
+            typer.echo(f"  {'!' if c['flagged'] else ' '} {c['check']:<24} {c['stat']:<10} {c['value']!s:<10} "
+                       f"threshold {c['threshold']}")
+    if as_json:
+        typer.echo(json.dumps(out, default=str))
+
+
 @app.command("batch-predict")
 def batch_predict(
     kind: str = KindOpt,

@@ -25,16 +25,30 @@ def rows_after(prices: pd.DataFrame, reference: dict) -> pd.DataFrame:
     return prices[cutoff.isna() | (pd.to_datetime(prices["Date"]) > cutoff)]
 
 
-@cached_task(name="drift-report", stage="drift")
-def price_drift_task(valid: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+def prices_drift(prices: pd.DataFrame, champion_bundle: str | None) -> dict:
+    """The rows newer than the champion's data against its training data."""
     reference, why = champion_profile(champion_bundle)
     if reference is None:
-        report = {"kind": "series", "flagged": False, "skipped": why}
-    else:
-        new = rows_after(pd.read_parquet(valid), reference)
-        report = (series_drift(reference, series_profile(new)) if len(new) >= MIN_NEW_ROWS else
-                  {"kind": "series", "flagged": False,
-                   "skipped": f"{len(new)} rows newer than the champion's data (fewer than {MIN_NEW_ROWS})"})
-        report["current_rows_selected"] = int(len(new))
+        return {"kind": "series", "flagged": False, "skipped": why}
+    new = rows_after(prices, reference)
+    report = (series_drift(reference, series_profile(new)) if len(new) >= MIN_NEW_ROWS else
+              {"kind": "series", "flagged": False,
+               "skipped": f"{len(new)} rows newer than the champion's data (fewer than {MIN_NEW_ROWS})"})
+    report["current_rows_selected"] = int(len(new))
+    return report
+
+
+def file_drift(path: str, champion_bundle: str | None) -> dict:
+    """A price file, folder or glob (read as ingestion reads it) against the champion's data."""
+    from .prices import read_prices
+
+    prices = read_prices(path)
+    prices = prices[(prices["parse_errors"] == "") & pd.to_datetime(prices["Date"], errors="coerce").notna()]
+    return prices_drift(prices, champion_bundle)  # rows a validation would reject for their cells are left out
+
+
+@cached_task(name="drift-report", stage="drift")
+def price_drift_task(valid: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+    report = prices_drift(pd.read_parquet(valid), champion_bundle)
     write_stage_json(out_dir, "drift.json", report)
     return report

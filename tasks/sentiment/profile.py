@@ -20,6 +20,27 @@ def profile_reviews_task(valid: str, tokens: str, vocab: str, out_dir: str, cach
                                                         oov_rows=(df["split"] != "train").to_numpy()))
 
 
+def file_drift(path: str, champion_bundle: str) -> dict:
+    """A file of reviews (fastText lines, plain lines, or a CSV/Parquet `text` column) against
+    the champion's training data; labels enter the comparison when the lines carry them."""
+    from .ingest import FASTTEXT_LABELS
+    from .predict import iter_texts
+
+    reference, why = champion_profile(champion_bundle)
+    if reference is None:
+        return {"kind": "text", "flagged": False, "skipped": why}
+    texts, labels = [], []
+    for chunk in iter_texts(path):
+        for line in chunk:
+            head, _, rest = line.partition(" ")
+            label = FASTTEXT_LABELS.get(head.removeprefix("__label__")) if head.startswith("__label__") else None
+            labels.append(label)
+            texts.append(rest if head.startswith("__label__") else line)
+    labelled = all(label is not None for label in labels)
+    vocab = json.loads((Path(champion_bundle) / "vocab.json").read_text())
+    return text_drift(reference, text_profile(texts, labels if labelled else None, vocab))
+
+
 @cached_task(name="drift-report", stage="drift")
 def review_drift_task(valid: str, tokens: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
     reference, why = champion_profile(champion_bundle)

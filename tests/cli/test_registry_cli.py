@@ -92,3 +92,18 @@ def test_batch_predict_runs_the_flow_with_the_champion(registry, prefect_api, tm
     assert out["version"] == champion and out["rows"] == 3
     table = pq.read_table(out["predictions"]).to_pandas()
     assert len(table) == 3 and set(table["model_version"]) == {champion}
+
+
+def test_drift_compares_a_file_with_the_champions_training_data(registry, review_lines, tmp_path):
+    same, titles = tmp_path / "same.ft.txt", tmp_path / "titles.ft.txt"
+    same.write_text("\n".join(review_lines[300:600]) + "\n")  # more reviews like the champion's
+    titles.write_text("\n".join(l.split(":", 1)[0] for l in review_lines[300:600]) + "\n")  # 3-word texts
+    champion = Registry(registry).champion("sentiment")["version"]
+    calm = last_json(cli(["drift", "--kind", "sentiment", "--data", str(same), "--registry", registry, "--json"]))
+    assert calm["against"] == champion and not calm["flagged"]
+    proc = cli(["drift", "--kind", "sentiment", "--data", str(titles), "--registry", registry, "--json"])
+    drifted = last_json(proc)
+    assert drifted["flagged"] and any("length" in c for c in drifted["flagged_checks"]), drifted["flagged_checks"]
+    assert "DRIFT" in proc.stdout
+    missing = cli(["drift", "--kind", "sentiment", "--data", str(tmp_path / "nope.txt"), "--registry", registry])
+    assert missing.returncode == 2 and "nope.txt" in missing.stderr and "Traceback" not in missing.stderr
