@@ -10,11 +10,13 @@ staging name and renamed into place (the rename also claims the version number, 
 publish at the same time get distinct numbers); on other filesystems (object stores have no
 rename) the version's `_COMPLETE` marker is written last and versions without it are ignored.
 The champion pointer is replaced in one step (os.replace, or one object put), and only ever
-names a complete version. No Prefect import: the predict CLI reads the registry too.
+names a complete version. Prefect is imported only for the lock of a registry on object storage
+(the predict CLI reads registries without it).
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -250,11 +252,13 @@ class Registry:
 
     @contextmanager
     def lock(self, kind: str):
-        """Serialise gate decisions of runs on this machine (compare with the champion, then move
-        the pointer). Remote registries take no lock: the pointer still only ever names a complete
-        version, but two simultaneous promotions there end with the last writer's."""
+        """Serialise gate decisions and manual promotions (compare with the champion, then move the
+        pointer). A local registry takes a file lock (runs on this machine); a registry on object
+        storage, shared by hosts, takes a Prefect global concurrency limit of one slot, held on the
+        Prefect server that every host's runs report to (set PREFECT_API_URL to share it)."""
         if not self.local:
-            yield
+            with prefect_lock(f"lstm-registry-{kind}-{hashlib.sha256(self.root.encode()).hexdigest()[:10]}"):
+                yield
             return
         folder = Path(self._kind(kind))
         folder.mkdir(parents=True, exist_ok=True)
@@ -264,6 +268,26 @@ class Registry:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def prefect_lock(name: str, timeout_s: float = 1800):
+    """A lock across hosts: one slot of a Prefect global concurrency limit (created on first use)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except Exception:  # another host created it first
+                client.read_global_concurrency_limit_by_name(name)
+    with concurrency(name, occupy=1, timeout_seconds=timeout_s, strict=True):
+        yield
 
 
 def register(kind: str, registry: str, key: str, write_local_bundle) -> dict:

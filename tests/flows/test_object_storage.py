@@ -1,0 +1,94 @@
+"""A registry on S3-compatible object storage (a real moto server on loopback) shared by two
+"hosts": two training runs started at once from different working directories, each with its
+own output folder, both against the session's Prefect server. They publish distinct versions,
+their gate decisions are taken one after the other under a lock held on the Prefect server
+(a global concurrency limit, not a local file lock), and prediction reads the champion back
+from the bucket."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "flows.cli"]
+
+
+@pytest.fixture(scope="module")
+def s3(monkeypatch_module):
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
+    for k, v in env.items():
+        monkeypatch_module.setenv(k, v)
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="models")
+    yield env
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_two_hosts_share_one_registry_on_object_storage(prefect_api, s3, review_lines, tmp_path):
+    data = tmp_path / "reviews.ft.txt"
+    data.write_text("\n".join(review_lines[:300]) + "\n")
+    registry = "s3://models/registry"
+    procs = []
+    t0 = time.perf_counter()
+    for host in ("host-a", "host-b"):
+        workdir = tmp_path / host
+        workdir.mkdir()
+        (workdir / "cfg.yaml").write_text("preprocess: {seq_len: 40, workers: 1}\nmodel: {embedding_dim: 8, hidden_size: 8}\n"
+                                          f"train: {{epochs: 1, seed: {len(procs) + 1}}}\nvalidation: {{min_rows_per_class: 5}}\n")
+        procs.append(subprocess.Popen(
+            CLI + ["sentiment", "train", "--data", str(data), "--config", "cfg.yaml", "--output", "out",
+                   "--registry", registry, "--force", "--json"],
+            cwd=workdir, env={**os.environ, **s3, "PREFECT_API_URL": prefect_api, "OMP_NUM_THREADS": "1"},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    seconds = time.perf_counter() - t0
+
+    from tasks.shared.registry import Registry
+
+    reg = Registry(registry)
+    versions = reg.versions("sentiment")
+    assert len(versions) == 2 and {r["version"] for r in results} == set(versions)  # distinct versions
+    # decided one after the other: the second decision saw the first one's champion
+    decisions = sorted(reg.decisions("sentiment"), key=lambda d: d["decided_at"])
+    assert [d["promoted"] for d in decisions] == [True, True]
+    assert {decisions[0]["champion_before"], decisions[1]["champion_before"]} == {None, decisions[0]["candidate"]}
+    champion = reg.champion("sentiment")
+    assert champion["version"] == decisions[-1]["candidate"] and champion["previous"] == [decisions[0]["candidate"]]
+    # the lock was a Prefect global concurrency limit of one slot, now free again
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:
+        limits = [g for g in client.read_global_concurrency_limits(limit=100) if g.name.startswith("lstm-registry-sentiment-")]
+    assert len(limits) == 1 and limits[0].limit == 1 and limits[0].active_slots == 0
+    # each host wrote its stage outputs in its own working directory; the registry holds the shared models
+    assert all((tmp_path / h / "out" / "work").is_dir() for h in ("host-a", "host-b"))
+
+    # a third place predicts with the champion straight from the bucket
+    proc = subprocess.run(CLI + ["sentiment", "predict", "--registry", registry, "--input", "-"], input="great value\n",
+                          capture_output=True, text=True, env={**os.environ, **s3}, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert set(json.loads(proc.stdout.strip().splitlines()[-1])) >= {"label", "probability"}
+    print(f"two hosts, one S3 registry: {seconds:.1f} s")
