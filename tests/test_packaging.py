@@ -71,3 +71,21 @@ def test_every_declared_dependency_is_pinned():
         name = norm(Requirement(req).name)
         assert name in pins, f"{name} is declared but not pinned in constraints.txt"
         assert Version(pins[name]) in Requirement(req).specifier, f"{name}=={pins[name]} does not meet {req}"
+
+
+def test_the_container_files_match_the_project():
+    """What can be checked here without a Docker daemon: the image copies every package the
+    project installs, the compose file's Prefect server is the pinned version on PostgreSQL
+    through asyncpg (installed), and its worker serves the work pool prefect.yaml deploys to."""
+    import yaml
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    top_level = {p.split(".")[0] for p in PYPROJECT["tool"]["setuptools"]["packages"]}
+    assert all(f"COPY {p} {p}" in dockerfile for p in top_level)
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    assert compose["prefect-server"]["image"] == f"prefecthq/prefect:{pinned()['prefect']}-python3.11"
+    assert compose["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"].startswith("postgresql+asyncpg://")
+    assert "asyncpg" in pinned()
+    pools = {d["work_pool"]["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+    assert pools == {"lstm-pool"} and "--pool lstm-pool" in dockerfile
+    assert compose["worker"]["environment"]["AWS_ENDPOINT_URL"].startswith("http://minio:")
