@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from prefect_stack import ROOT, PrefectStack  # noqa: E402
+from prefect_stack import ROOT, Postgres, PrefectStack  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -56,16 +56,35 @@ def declared_deployments() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    # One thread per flow run: the sentiment and forecast runs share the machine's cores. The
-    # scheduler service is off so a test run near 01:30/02:00 UTC does not also start the real
-    # nightly runs on the full data; the deployments' schedules are still registered and checked.
-    st = PrefectStack(tmp_path_factory.mktemp("prefect-stack"),
-                      extra_env={"OMP_NUM_THREADS": "1", "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"})
+    # The server runs on PostgreSQL, as in production (compose.yaml), when the server binaries are
+    # installed; otherwise on SQLite. One thread per flow run: the sentiment and forecast runs
+    # share the machine's cores. The scheduler service is off so a test run near 01:30/02:00 UTC
+    # does not also start the real nightly runs on the full data; the schedules are still checked.
+    env = {"OMP_NUM_THREADS": "1", "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}
+    work = tmp_path_factory.mktemp("prefect-stack")
+    pg = Postgres() if Postgres.find_bindir() else None
     try:
-        st.start()
-        yield st
+        if pg:
+            pg.__enter__()
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = pg.url
+        st = PrefectStack(work, extra_env=env)
+        try:
+            st.start()
+            st.database = "postgresql" if pg else "sqlite"
+            yield st
+        finally:
+            st.stop()
     finally:
-        st.stop()
+        if pg:
+            pg.__exit__(None, None, None)
+
+
+def test_the_server_runs_on_postgresql_where_it_is_installed(stack):
+    if Postgres.find_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed: the stack ran on SQLite")
+    assert stack.database == "postgresql"
+    assert "postgresql" in stack.server_env["PREFECT_API_DATABASE_CONNECTION_URL"]
+    assert stack.get("/health") is True
 
 
 @pytest.fixture(scope="module")
