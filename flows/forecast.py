@@ -75,7 +75,7 @@ def forecast_training(
     if fresh and len(per_file) > 1:
         log.info("ingested and validated %d of %d files (the rest cached)", fresh, len(per_file))
     report = validate.result
-    publish_validation_table("forecast", report)
+    publish_validation_table("forecast", report, cfg.docs)
     log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", report["rows"])
     log.info("open not recorded (filled): %d rows; zero-volume days (kept): %d", report["open_missing"], report["zero_volume"])
     accept_batch(report, data)

@@ -61,7 +61,7 @@ def prepare_reviews(data: str, cfg: SentimentConfig, output: str):
     validate = run_stage(validate_reviews_task, output, raw=ingest.result["raw"], label_map=ingest.result["label_map"],
                          source=data, validation=cfg.validation)
     report = validate.result
-    publish_validation_table("sentiment", report)
+    publish_validation_table("sentiment", report, cfg.docs)
     log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", report["rows"])
     accept_batch(report, data)
     tokens = run_stage(tokenize_reviews_task, output, valid=report["valid"], preprocess=cfg.preprocess, split=cfg.split)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tasks.shared.config import GateConfig, Section, TrainSettings
+from tasks.shared.config import DataDocsConfig, GateConfig, Section, TrainSettings
 
 
 class ReviewIngestConfig(Section):
@@ -84,3 +84,4 @@ class SentimentConfig(Section):
     train: SentimentTrainSettings = SentimentTrainSettings()
     baseline: BaselineConfig = BaselineConfig()
     gate: GateConfig = GateConfig()
+    docs: DataDocsConfig = DataDocsConfig()

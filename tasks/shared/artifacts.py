@@ -12,6 +12,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
+from .config import DataDocsConfig
 from .drift import drift_markdown
 from .events import emit_drift_event
 
@@ -49,9 +50,27 @@ def publish_bundle_artifacts(kind: str, bundle: Path, plots: list[str]) -> None:
 VALIDATION_COLUMNS = ("expectation", "column", "rule", "success", "unexpected_count", "examples")
 
 
-def publish_validation_table(kind: str, report: dict) -> None:
+def publish_data_docs(kind: str, index_html: str | Path, docs: DataDocsConfig) -> str:
+    """Copy a run's Data Docs site to docs.publish_to/<kind>/<validation key>/ and return the
+    address of its index page as a browser reaches it; without publish_to, the local file's URI."""
+    index_html = Path(index_html).resolve()
+    if not docs.publish_to:
+        return index_html.as_uri()
+    import fsspec
+
+    run = index_html.parent.parent.name  # the validation stage's content key: one folder per validated input
+    fs, base = fsspec.core.url_to_fs(docs.publish_to)
+    target = f"{base.rstrip('/')}/{kind}/{run}"
+    for path in sorted(index_html.parent.rglob("*")):
+        if path.is_file():
+            fs.put_file(str(path), f"{target}/{path.relative_to(index_html.parent).as_posix()}")
+    return f"{(docs.base_url or docs.publish_to).rstrip('/')}/{kind}/{run}/index.html"
+
+
+def publish_validation_table(kind: str, report: dict, docs: DataDocsConfig = DataDocsConfig()) -> None:
     """One row per expectation (what it checks, whether it held, how many rows failed it, a few
-    failing values) and, when the stage built them, a link to the GX Data Docs."""
+    failing values) and, when the stage built them, a link to the GX Data Docs (published where
+    docs.publish_to says, so readers on other machines can open them)."""
     rows = report["rows"]
     suite = (report.get("suite") or {}).get("version", "suite")
     table = [{c: e.get(c, "") for c in VALIDATION_COLUMNS} for e in report["expectations"]]
@@ -61,7 +80,7 @@ def publish_validation_table(kind: str, report: dict) -> None:
                      f"quarantined {rows['quarantined']}"),
     )
     if report.get("data_docs"):
-        create_link_artifact(key=f"{kind}-data-docs", link=Path(report["data_docs"]).resolve().as_uri(),
+        create_link_artifact(key=f"{kind}-data-docs", link=publish_data_docs(kind, report["data_docs"], docs),
                              link_text=f"GX Data Docs ({suite})",
                              description=f"Great Expectations Data Docs of this validation ({report.get('data_docs_scope', 'all rows')})")
 

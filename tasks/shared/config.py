@@ -36,3 +36,13 @@ class GateConfig(Section):
         "strongest", description="strongest: the best baseline of the run (sentiment: TF-IDF + LR or the majority "
                                  "class; forecast: the best of four); naive: the lenient choice (majority class, "
                                  "persistence)")
+
+
+class DataDocsConfig(Section):
+    """Where the GX Data Docs of each run are published so the UI's readers can open them from
+    their own machines (the validation artifact links there). Not part of any cache key."""
+
+    publish_to: str | None = Field(None, description="A folder or fsspec URL (e.g. s3://bucket/data-docs) the site is "
+                                                     "copied to; empty: the link points at the local file")
+    base_url: str | None = Field(None, description="How a browser reaches publish_to (e.g. https://bucket.s3.amazonaws"
+                                                   ".com/data-docs or a static web server); empty: publish_to itself")

@@ -92,3 +92,41 @@ def test_two_hosts_share_one_registry_on_object_storage(prefect_api, s3, review_
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert set(json.loads(proc.stdout.strip().splitlines()[-1])) >= {"label", "probability"}
     print(f"two hosts, one S3 registry: {seconds:.1f} s")
+
+
+def test_data_docs_are_published_where_a_browser_on_another_machine_opens_them(prefect_api, s3, review_lines, tmp_path):
+    """docs.publish_to copies the run's GX Data Docs to the bucket; the validation's link artifact
+    points at docs.base_url, and that address serves the site over HTTP."""
+    import asyncio
+    import urllib.request
+
+    import boto3
+    from prefect.client.orchestration import get_client
+
+    from flows.config import SentimentConfig
+    from flows.sentiment import sentiment_training
+
+    # the docs prefix is world-readable, as a team's docs bucket (or a static website) would be
+    boto3.client("s3").put_bucket_policy(Bucket="models", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::models/data-docs/*"}]}))
+    data = tmp_path / "reviews.ft.txt"
+    data.write_text("\n".join(review_lines[:200]) + "\n")
+    base_url = f"{s3['AWS_ENDPOINT_URL']}/models/data-docs"  # the bucket over HTTP, as a browser reaches it
+    cfg = SentimentConfig.model_validate({
+        "preprocess": {"seq_len": 40, "workers": 1}, "model": {"embedding_dim": 8, "hidden_size": 8},
+        "train": {"epochs": 1}, "validation": {"min_rows_per_class": 5}, "gate": {"baseline": "naive"},
+        "docs": {"publish_to": "s3://models/data-docs", "base_url": base_url}})
+    sentiment_training(data=str(data), config=cfg, output=str(tmp_path / "out"))
+
+    async def newest_link():
+        async with get_client() as client:
+            found = (await client._client.post("/artifacts/filter", json={
+                "artifacts": {"key": {"any_": ["sentiment-data-docs"]}}, "limit": 1, "offset": 0,
+                "sort": "CREATED_DESC"})).json()
+            return found[0]["data"]
+    link = asyncio.run(newest_link())
+    assert base_url in link
+    url = link[link.index(base_url):].split(")")[0]
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        page = resp.read().decode("utf-8", "replace")
+    assert resp.status == 200 and "Data Docs" in page
