@@ -109,9 +109,9 @@ class PrefectStack:
 
     # -- processes ------------------------------------------------------------------------------
 
-    def _spawn(self, args: list[str], log_name: str, env: dict) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, env: dict, cwd: Path | None = None) -> subprocess.Popen:
         log = open(self.workdir / log_name, "wb")
-        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(args, cwd=cwd or ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 
     def start(self, timeout: float = 180) -> "PrefectStack":
@@ -129,9 +129,12 @@ class PrefectStack:
             time.sleep(0.5)
         raise TimeoutError(f"prefect server not healthy after {timeout} s:\n{self.log('server.log')}")
 
-    def start_worker(self, pool: str, name: str = "e2e-worker") -> subprocess.Popen:
-        worker = self._spawn([str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", name],
-                             f"worker-{name}.log", self.env)
+    def start_worker(self, pool: str, name: str = "e2e-worker", cwd: Path | None = None,
+                     limit: int | None = None) -> subprocess.Popen:
+        """A worker on the pool; cwd: its working directory (default the project root);
+        limit: the most flow runs it runs at once."""
+        args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", name]
+        worker = self._spawn(args + (["--limit", str(limit)] if limit else []), f"worker-{name}.log", self.env, cwd)
         worker.log_name = f"worker-{name}.log"
         self.workers.append(worker)
         return worker
