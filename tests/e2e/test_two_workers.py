@@ -30,21 +30,25 @@ def s3():
         port = s.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()  # fsspec caches filesystems: one made for another endpoint would be reused
     env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     import boto3
 
     boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket="models")
+                 aws_secret_access_key="test").create_bucket(Bucket="team-models")
     yield env
     server.stop()
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def test_two_workers_share_one_registry_on_object_storage(s3, tmp_path, monkeypatch):
     lines = bz2.open(ROOT / "data" / "amazon_polarity_head6459.ft.txt.bz2", "rt", encoding="utf-8").read().splitlines()
     data = tmp_path / "reviews.ft.txt"
     data.write_text("\n".join(lines[:400]) + "\n")
-    registry = "s3://models/registry"
+    registry = "s3://team-models/registry"  # moto keeps one store per process: a bucket of its own
     with PrefectStack(tmp_path / "stack", extra_env={**s3, "OMP_NUM_THREADS": "1",
                                                      "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false"}) as stack:
         stack.cli("work-pool", "create", "lstm-pool", "--type", "process")

@@ -26,6 +26,9 @@ def s3(monkeypatch_module):
         port = s.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()  # fsspec caches filesystems: one made for another endpoint would be reused
     env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     for k, v in env.items():
@@ -35,6 +38,7 @@ def s3(monkeypatch_module):
     boto3.client("s3").create_bucket(Bucket="models")
     yield env
     server.stop()
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture(scope="module")
