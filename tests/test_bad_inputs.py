@@ -41,7 +41,7 @@ def case_input(case: dict, tmp_path: Path) -> Path:
         path.chmod(0)
         if os.access(path, os.R_OK):  # root reads files without read permission
             path.unlink()
-            if not Path("/proc/self/mem").exists():
+            if not Path("/proc/self/mem").exists():  # root without /proc can read every file: no case to build
                 pytest.skip("running as root without /proc: no file is unreadable")
             path.symlink_to("/proc/self/mem")  # a regular file whose byte 0 (address 0) no process can read
     elif make == "huge_line":  # 5 MB: too big to check in
