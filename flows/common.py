@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from prefect import task
 
+from tasks.shared.caching import use_shared_cache
+from tasks.shared.config import SharedCacheConfig
 from tasks.shared.errors import DataError
 from tasks.shared.fetch import fetch_input, is_url
 
 
-def run_inputs(data: str, output: str, registry: str | None) -> tuple[str, str]:
+def run_inputs(data: str, output: str, registry: str | None, cache: SharedCacheConfig) -> tuple[str, str]:
     """(local input, registry root) of a training run: a URL is downloaded once (retried with
-    backoff) and kept as the raw input of record; the registry defaults to <output>/registry."""
+    backoff) and kept as the raw input of record; the registry defaults to <output>/registry.
+    With cache.shared set, stage folders are shared with other hosts through it."""
+    use_shared_cache(cache.shared)
     return (fetch_input(data, output) if is_url(data) else data), registry or f"{output}/registry"
 
 

@@ -52,7 +52,7 @@ def forecast_training(
     published model (a bundle folder, or a version of the registry) and fine-tune it
     (train.fine_tune false: use it as it is), for a ticker too short to teach a model alone."""
     log = get_run_logger()
-    data, registry = run_inputs(data, output, registry)
+    data, registry = run_inputs(data, output, registry, config.cache)
     start = str(Registry(registry).resolve("forecast", init_from)[1]) if init_from and not Path(init_from).is_dir() \
         else init_from
     t0 = time.perf_counter()

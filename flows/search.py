@@ -82,7 +82,7 @@ def sentiment_search(
     study: its name (the SQLite file <output>/search/<study>.db); seed: the sampler's;
     timeout_minutes: start no new trial after this long (the running one finishes)."""
     log = get_run_logger()
-    data, _ = run_inputs(data, output, None)
+    data, _ = run_inputs(data, output, None, config.cache)
     t0 = time.perf_counter()
     _, _, _, tokens = prepare_reviews(data, config, output)
     tok = tokens.result

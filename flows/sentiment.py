@@ -83,7 +83,7 @@ def sentiment_training(
     """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
     force: promote the candidate to champion even when the gate says no."""
     log = get_run_logger()
-    data, registry = run_inputs(data, output, registry)
+    data, registry = run_inputs(data, output, registry, config.cache)
     t0 = time.perf_counter()
     cfg = config
     sha, ingest, validate, tokens = prepare_reviews(data, cfg, output)

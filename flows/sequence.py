@@ -13,7 +13,7 @@ from tasks.sequence.config import SequenceConfig
 from tasks.sequence.evaluate import evaluate_sequences_task
 from tasks.sequence.load import DIGITS, load_sequences_task
 from tasks.sequence.train import train_sequences_task
-from tasks.shared.caching import run_stage
+from tasks.shared.caching import run_stage, use_shared_cache
 from tasks.shared.hashing import file_sha256
 
 
@@ -24,6 +24,7 @@ def sequence_training(data: str = DIGITS, config: SequenceConfig = SequenceConfi
     import sklearn
 
     log = get_run_logger()
+    use_shared_cache(None)  # this demo's stages stay on this host
     t0 = time.perf_counter()
     key = f"{DIGITS}-sklearn-{sklearn.__version__}" if data == DIGITS else file_sha256(data)
     load = run_stage(load_sequences_task, output, source=data, source_key=key, split=config.split)

@@ -130,11 +130,12 @@ class PrefectStack:
         raise TimeoutError(f"prefect server not healthy after {timeout} s:\n{self.log('server.log')}")
 
     def start_worker(self, pool: str, name: str = "e2e-worker", cwd: Path | None = None,
-                     limit: int | None = None) -> subprocess.Popen:
+                     limit: int | None = None, queue: str | None = None) -> subprocess.Popen:
         """A worker on the pool; cwd: its working directory (default the project root);
-        limit: the most flow runs it runs at once."""
+        limit: the most flow runs it runs at once; queue: the only work queue it pulls from."""
         args = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", name]
-        worker = self._spawn(args + (["--limit", str(limit)] if limit else []), f"worker-{name}.log", self.env, cwd)
+        args += (["--limit", str(limit)] if limit else []) + (["--work-queue", queue] if queue else [])
+        worker = self._spawn(args, f"worker-{name}.log", self.env, cwd)
         worker.log_name = f"worker-{name}.log"
         self.workers.append(worker)
         return worker
@@ -179,6 +180,13 @@ class PrefectStack:
         if not match:
             raise RuntimeError(f"no flow run id in the output of prefect deployment run:\n{out}")
         return match.group(1)
+
+    def run_on_queue(self, name: str, params: dict, queue: str) -> str:
+        """A flow run of deployment NAME ('flow/deployment') on one work queue of its pool (so the
+        worker pulling that queue runs it); returns the flow run's id."""
+        deployment = self.get(f"/deployments/name/{name}")
+        return self.post(f"/deployments/{deployment['id']}/create_flow_run",
+                         {"parameters": params, "work_queue_name": queue})["id"]
 
     # -- REST -----------------------------------------------------------------------------------
 
@@ -228,6 +236,55 @@ class PrefectStack:
                                    f"{self.worker_logs()}")
             time.sleep(poll)
         return done
+
+
+class ObjectStore:
+    """An S3-compatible object store on a free loopback port: moto's server in its own process (so
+    every test gets an empty store of its own), with the buckets asked for.
+
+        with ObjectStore(buckets=["models"]) as s3:
+            subprocess.run(..., env={**os.environ, **s3.env})   # s3://models/... reaches it
+    """
+
+    def __init__(self, buckets: tuple[str, ...] = ("models",)):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_ENDPOINT_URL": self.endpoint}
+        self.buckets = buckets
+        self.proc: subprocess.Popen | None = None
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                            aws_secret_access_key="test")
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    def __enter__(self) -> "ObjectStore":
+        self.proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(self.endpoint, timeout=2).close()
+                break
+            except urllib.error.HTTPError:  # it answers: it is up
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start on {self.endpoint}") from None
+                time.sleep(0.3)
+        for bucket in self.buckets:
+            self.client().create_bucket(Bucket=bucket)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            kill_tree(self.proc)
 
 
 class Postgres:

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tasks.shared.config import DataDocsConfig, GateConfig, Section, TrainSettings
+from tasks.shared.config import DataDocsConfig, GateConfig, Section, SharedCacheConfig, TrainSettings
 
 
 class ReviewIngestConfig(Section):
@@ -85,3 +85,4 @@ class SentimentConfig(Section):
     baseline: BaselineConfig = BaselineConfig()
     gate: GateConfig = GateConfig()
     docs: DataDocsConfig = DataDocsConfig()
+    cache: SharedCacheConfig = SharedCacheConfig()

@@ -10,6 +10,12 @@ downstream.
 The code version is derived, not listed: the stage's module and every project module it imports,
 transitively (imports inside functions included), read from the source. Editing any of them
 re-runs the stage; editing a module it does not reach keeps its cache hit.
+
+A completed folder also keeps the task's result (`_result.json`, paths relative to the output
+folder), so a complete folder is reused even where Prefect has no record of it. With a shared
+cache (`cache.shared: s3://...` in a config, see `use_shared_cache`), every completed folder is
+mirrored there, and a host that lacks a folder copies it from there before the stage runs: two
+workers in different working directories (or on different machines) compute each stage once.
 """
 from __future__ import annotations
 
@@ -17,23 +23,30 @@ import ast
 import functools
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import fsspec
 from prefect import Task, task
+from prefect.logging import get_run_logger
 from prefect.states import State
 from pydantic import BaseModel
 
 from .hashing import json_sha256
+from .locks import prefect_lock
 
 DONE = "_SUCCESS"
+RESULT = "_result.json"
+OUTPUT = "<output>"  # stands for the output folder in a stored result
 PROJECT_PACKAGES = ("tasks", "lstm_models")  # what a stage's code version covers (flows only wire stages)
 
 
@@ -135,6 +148,89 @@ def write_stage_json(out_dir: str | Path, name: str, obj) -> str:
     return str(Path(out_dir) / name)
 
 
+def _relocate(value, old: str, new: str):
+    if isinstance(value, dict):
+        return {k: _relocate(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relocate(v, old, new) for v in value]
+    if isinstance(value, str) and value.startswith(old + "/"):
+        return new + value[len(old):]
+    return value
+
+
+def _root_of(out_dir: str | Path) -> str:
+    return str(Path(out_dir).parents[2])  # <root>/work/<stage>/<key>
+
+
+def write_result(out_dir: str | Path, result) -> None:
+    """Keep a stage's result in its completed folder, output paths written relative to the
+    output folder (a result that is not plain JSON is not kept: the stage then re-runs where
+    Prefect has no record of it)."""
+    if not is_complete(out_dir):
+        return
+    try:
+        text = json.dumps(_relocate(result, _root_of(out_dir), OUTPUT))
+    except (TypeError, ValueError):
+        return
+    (Path(out_dir) / RESULT).write_text(text)
+
+
+def read_result(out_dir: str | Path):
+    """The result kept in a complete folder, its paths under this host's output folder; None
+    when the folder is incomplete or keeps no result."""
+    path = Path(out_dir) / RESULT
+    if not (is_complete(out_dir) and path.is_file()):
+        return None
+    return _relocate(json.loads(path.read_text()), OUTPUT, _root_of(out_dir))
+
+
+# -- the cache shared between hosts --------------------------------------------------------------
+_SHARED: ContextVar[str | None] = ContextVar("shared_stage_cache", default=None)
+
+
+def use_shared_cache(url: str | None) -> None:
+    """Mirror this run's stage folders to url (an fsspec URL every worker reaches), or not (None).
+    Each training flow calls it first with its config's `cache.shared`."""
+    _SHARED.set(url.rstrip("/") if url else None)
+
+
+def _shared_dir(url: str, stage: str, key: str) -> str:
+    return f"{url}/work/{stage}/{key}"
+
+
+def pull_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
+    """Copy a stage folder another host completed (its result is written last, so a folder with
+    one is whole) into out_dir; False when the shared cache does not have it."""
+    fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key))
+    if not fs.exists(f"{base}/{RESULT}"):
+        return False
+    with staging(out_dir) as tmp:
+        for remote in fs.find(base):
+            rel = remote[len(base) + 1:]
+            if rel != DONE:
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                fs.get_file(remote, str(tmp / rel))
+    return True
+
+
+def push_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
+    """Mirror a completed stage folder to the shared cache unless a host already did; its result
+    goes last. Hosts that finish the same stage at once take turns (a lock on the Prefect server),
+    so a shared folder never mixes two runs' files. False when there was nothing to push."""
+    if not (Path(out_dir) / RESULT).is_file():
+        return False
+    fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key))
+    with prefect_lock(f"lstm-stage-cache-{json_sha256(url)[:10]}"):
+        if fs.exists(f"{base}/{RESULT}"):
+            return False
+        files = sorted(p for p in Path(out_dir).rglob("*") if p.is_file() and p.name != RESULT)
+        for path in [*files, Path(out_dir) / RESULT]:
+            target = f"{base}/{path.relative_to(out_dir).as_posix()}"
+            fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)  # a folder on a local disk; nothing on object stores
+            fs.put_file(str(path), target)
+    return True
+
+
 def _cache_key(context, parameters) -> str:
     return parameters["cache_key"]
 
@@ -146,7 +242,20 @@ def cached_task(fn=None, *, stage: str, ignore: tuple[str, ...] = (), **options)
     "preprocess.workers") that do not change the result, so they stay out of the key (the input
     file's path: a renamed file is the same content)."""
     def wrap(f):
-        t = task(f, cache_key_fn=_cache_key, persist_result=True, result_serializer="json", **options)
+        signature = inspect.signature(f)
+
+        @functools.wraps(f)
+        def reusing(*args, **kwargs):
+            out_dir = signature.bind(*args, **kwargs).arguments["out_dir"]
+            stored = read_result(out_dir)
+            if stored is not None:
+                get_run_logger().info("reused the complete stage folder %s", out_dir)
+                return stored
+            result = f(*args, **kwargs)
+            write_result(out_dir, result)
+            return result
+
+        t = task(reusing, cache_key_fn=_cache_key, persist_result=True, result_serializer="json", **options)
         t.stage, t.key_ignores = stage, tuple(ignore)
         return t
     return wrap(fn) if fn is not None else wrap
@@ -191,9 +300,13 @@ def run_stage(stage_task: Task, root: str | Path, **inputs) -> StageRun:
         _drop(parts, dotted)
     key = stage_key(stage_task.stage, inputs=parts, code=code)
     out_dir = stage_dir(root, stage_task.stage, key)
+    shared = _SHARED.get()
+    pulled = bool(shared) and not is_complete(out_dir) and pull_stage(shared, stage_task.stage, key, out_dir)
     cache_key = f"{stage_task.stage}-{key}-{json_sha256(str(out_dir.resolve()))[:10]}"
     state: State = stage_task.with_options(refresh_cache=not is_complete(out_dir))(
         out_dir=str(out_dir), cache_key=cache_key, return_state=True, **inputs
     )
     result = state.result()  # re-raises the task's exception if it failed
-    return StageRun(result, key, state.name == "Cached", code)
+    if shared and not pulled:
+        push_stage(shared, stage_task.stage, key, out_dir)
+    return StageRun(result, key, state.name == "Cached" or pulled, code)

@@ -46,3 +46,12 @@ class DataDocsConfig(Section):
                                                      "copied to; empty: the link points at the local file")
     base_url: str | None = Field(None, description="How a browser reaches publish_to (e.g. https://bucket.s3.amazonaws"
                                                    ".com/data-docs or a static web server); empty: publish_to itself")
+
+
+class SharedCacheConfig(Section):
+    """Stage outputs shared between hosts: every completed stage folder is mirrored to `shared`,
+    and a run on another host that needs the same stage (same inputs, config and code) copies it
+    from there instead of computing it. Not part of any cache key."""
+
+    shared: str | None = Field(None, description="An fsspec URL (e.g. s3://bucket/lstm-cache) every worker can reach; "
+                                                 "empty: stage outputs stay in this host's output folder")

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import fsspec
 
+from .locks import prefect_lock
+
 COMPLETE = "_COMPLETE"
 VERSION_FILE = "version.json"
 _VERSION = re.compile(r"^v(\d{4,})(-[0-9a-f]+)?$")
@@ -268,26 +270,6 @@ class Registry:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-@contextmanager
-def prefect_lock(name: str, timeout_s: float = 1800):
-    """A lock across hosts: one slot of a Prefect global concurrency limit (created on first use)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectNotFound
-
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            except Exception:  # another host created it first
-                client.read_global_concurrency_limit_by_name(name)
-    with concurrency(name, occupy=1, timeout_seconds=timeout_s, strict=True):
-        yield
 
 
 def register(kind: str, registry: str, key: str, write_local_bundle) -> dict:

@@ -6,12 +6,15 @@ their gate decisions are taken one after the other under a lock held on the Pref
 from the bucket."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from prefect_stack import ObjectStore  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "flows.cli"]
@@ -19,25 +22,14 @@ CLI = [sys.executable, "-m", "flows.cli"]
 
 @pytest.fixture(scope="module")
 def s3(monkeypatch_module):
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    """moto's S3 server in its own process (an empty store, whatever else the session started)."""
     import s3fs
 
-    s3fs.S3FileSystem.clear_instance_cache()  # fsspec caches filesystems: one made for another endpoint would be reused
-    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-    for k, v in env.items():
-        monkeypatch_module.setenv(k, v)
-    import boto3
-
-    boto3.client("s3").create_bucket(Bucket="models")
-    yield env
-    server.stop()
+    with ObjectStore(buckets=("models",)) as store:
+        s3fs.S3FileSystem.clear_instance_cache()  # fsspec caches filesystems: one made for another endpoint would be reused
+        for k, v in store.env.items():
+            monkeypatch_module.setenv(k, v)
+        yield store.env
     s3fs.S3FileSystem.clear_instance_cache()
 
 

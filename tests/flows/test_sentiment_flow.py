@@ -111,6 +111,24 @@ def test_cache_hit_with_deleted_outputs_runs_again(first_run, small_data):
     assert summary["rows"]["accepted"] == 500
 
 
+def test_a_second_host_copies_every_stage_from_the_shared_cache(prefect_api, small_data, tmp_path):
+    """Two output folders stand for two hosts; cache.shared (a folder here, s3:// in
+    tests/e2e/test_two_workers.py) carries the first one's completed stages to the second."""
+    cfg = SentimentConfig.model_validate({**SMALL, "cache": {"shared": str(tmp_path / "shared")}})
+    first = sentiment_training(data=str(small_data), config=cfg, output=str(tmp_path / "host-a"))
+    assert first["cached"] == []
+    shared = sorted(p.parent.relative_to(tmp_path / "shared") for p in (tmp_path / "shared").rglob("_result.json"))
+    assert [p.parts[1] for p in shared] == sorted(EXPENSIVE + ["drift"])
+    second = sentiment_training(data=str(small_data), config=cfg, output=str(tmp_path / "host-b"))
+    assert second["cached"] == EXPENSIVE and second["metrics"] == first["metrics"]
+    for stage in shared:  # the same files, and the result's paths point into host-b's own folder
+        a, b = tmp_path / "host-a" / stage, tmp_path / "host-b" / stage
+        assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
+        assert all((a / p.name).read_bytes() == (b / p.name).read_bytes() for p in a.iterdir() if p.is_file()
+                   and p.name != "_result.json")
+    assert second["bundle"].startswith(str(tmp_path / "host-b"))
+
+
 def test_unusable_batch_stops_before_training(prefect_api, tmp_path):
     bad = tmp_path / "unlabelled.txt"
     bad.write_text("great product\nterrible product\n")
