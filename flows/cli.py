@@ -38,6 +38,10 @@ DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug l
 RegistryOpt = typer.Option(None, "--registry", help="Model registry: a folder or fsspec URL (default <output>/registry).")
 VersionOpt = typer.Option(None, "--version", help="Registry version to use (default: the champion).")
 ForceOpt = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no.")
+RunnerOpt = typer.Option("local", "--runner", help="Where per-file and per-shard work runs: local (default), dask (a "
+                         "local Dask cluster of --workers processes), tcp://HOST:PORT (an existing Dask scheduler), "
+                         "processes (Prefect's process pool).")
+WorkersOpt = typer.Option(None, "--workers", min=1, help="Processes of --runner dask/processes (default: one a core).")
 JsonOpt = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line.")
 
 
@@ -91,6 +95,9 @@ def run_training(kind: str, preflight, data: str, config: str | None, output: Pa
     from tasks.shared.fetch import is_url
 
     def go():
+        from tasks.shared.runners import check_runner
+
+        check_runner(options.get("runner"))
         if not is_url(data):  # a URL is fetched (with retries) inside the flow
             preflight(data)
         cls = {"sentiment": configs.SentimentConfig, "forecast": configs.ForecastConfig}[kind]
@@ -135,13 +142,16 @@ def sentiment_train(
     output: Path = typer.Option(Path("outputs/sentiment"), "--output", help="Folder for stage outputs and bundles."),
     registry: str | None = RegistryOpt,
     force: bool = ForceOpt,
+    runner: str = RunnerOpt,
+    workers: int | None = WorkersOpt,
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
     """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
     from tasks.sentiment.ingest import check_input_file
 
-    summary = run_training("sentiment", check_input_file, data, config, output, debug, registry, force)
+    summary = run_training("sentiment", check_input_file, data, config, output, debug, registry, force,
+                           runner=runner, workers=workers)
     typer.echo("Sentiment model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r = summary["rows"]
@@ -194,27 +204,27 @@ def sentiment_predict(
     bundle: Path | None = typer.Option(None, "--bundle", help="A published bundle folder (default: the registry's champion)."),
     registry: str | None = typer.Option(None, "--registry", help="Model registry (default outputs/sentiment/registry)."),
     version: str | None = VersionOpt,
-    input: Path = typer.Option(..., "--input", help="Text file, one review a line ('-' for stdin); a leading __label__N is ignored."),
+    input: Path = typer.Option(..., "--input", help="Text file, one review a line (plain, .bz2, .gz; '-' for stdin; a "
+                               "leading __label__N is ignored), or a CSV/Parquet file with a text column."),
+    text_column: str = typer.Option("text", "--text-column", help="The text column of a CSV/Parquet input."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Tokenizing processes (default: one a core)."),
     debug: bool = DebugOpt,
 ):
-    """Classify each line: one JSON object a line, {"label": 0|1, "probability": p} (1 = positive)."""
+    """Classify each line, streaming: one JSON object per input line, in order,
+    {"line": n, "label": 0|1, "probability": p} (1 = positive); a line that cannot be classified
+    (blank, no text, not UTF-8) gives {"line": n, "label": null, "probability": null, "error": why}.
+    Blank lines after the last text end the file and give no output."""
     from lstm_models.predict import SentimentPredictor
-    from tasks.shared.errors import DataError
+    from tasks.sentiment.stream import json_records, predictions
 
     def go():
-        predictor = SentimentPredictor.load(resolve_bundle("sentiment", bundle, registry, version))
-        if str(input) == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            if not input.is_file():
-                raise DataError(input, "input not found" if not input.exists() else "input is not a file")
-            try:
-                lines = input.read_text(encoding="utf-8-sig").splitlines()
-            except UnicodeDecodeError as exc:
-                raise DataError(input, "not valid UTF-8", f"byte offset {exc.start}") from None
-        texts = [line for line in lines if line.strip()]
-        for label, prob in zip(*predictor.predict(texts)):
-            typer.echo(json.dumps({"label": int(label), "probability": round(float(prob), 6)}))
+        folder = resolve_bundle("sentiment", bundle, registry, version)
+        predictor = SentimentPredictor.load(folder)
+        out = sys.stdout
+        for chunk, labels, prob in predictions(str(input), predictor, str(Path(folder) / "vocab.json"), text_column,
+                                               workers):
+            out.write("".join(json.dumps(r) + "\n" for r in json_records(chunk, labels, prob)))
+        out.flush()
 
     run_guarded(go, debug)
 
@@ -232,6 +242,8 @@ def forecast_train(
     force: bool = ForceOpt,
     init_from: str | None = typer.Option(None, "--init-from", help="Start from a published model: a bundle folder or "
                                          "a version of --registry (fine-tuned; train.fine_tune false: used as it is)."),
+    runner: str = RunnerOpt,
+    workers: int | None = WorkersOpt,
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
@@ -240,7 +252,7 @@ def forecast_train(
 
     # read_prices: about 1 s for 40 histories
     summary = run_training("forecast", read_prices, data, config, output, debug, registry, force,
-                           init_from=init_from)
+                           init_from=init_from, runner=runner, workers=workers)
     typer.echo("Forecast model published.")
     typer.echo(f"  bundle         {summary['bundle']}")
     r, w = summary["rows"], summary["windows"]
@@ -439,6 +451,8 @@ def batch_predict(
     version: str | None = VersionOpt,
     output: Path = typer.Option(Path("outputs/predictions"), "--output", help="Folder for the predictions Parquet."),
     text_column: str = typer.Option("text", "--text-column", help="CSV/Parquet text column (sentiment)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Tokenizing processes (default: one a core)."),
+    runner: str = RunnerOpt,
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
@@ -451,7 +465,7 @@ def batch_predict(
         if not debug:
             _quiet_console_tracebacks()
         return batch_prediction(kind=kind, data=data, registry=registry, version=version, output=str(output),
-                                text_column=text_column)
+                                text_column=text_column, workers=workers, runner=runner)
 
     out = run_guarded(go, debug)
     _emit([("predictions", out["predictions"]), ("rows", out["rows"]), ("version", out["version"])], out, as_json)

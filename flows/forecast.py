@@ -25,10 +25,11 @@ from tasks.forecast.publish import FORECAST_KEYS, publish_forecast_task
 from tasks.forecast.train import train_regressor_task
 from tasks.forecast.validate import combine_validations_task, validate_prices_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
-from tasks.shared.caching import StageRun, run_stage
+from tasks.shared.caching import StageRun, run_stage, run_stages
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import json_sha256
 from tasks.shared.registry import Registry, current_champion
+from tasks.shared.runners import shard_runner
 
 from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs
 
@@ -45,12 +46,21 @@ def hash_prices(path: str) -> list[list[str]]:
 @flow(name="forecast-training", timeout_seconds=TRAINING_TIMEOUT_S)
 def forecast_training(
     data: str = DEFAULT_DATA, config: ForecastConfig = ForecastConfig(), output: str = "outputs/forecast",
-    registry: str | None = None, force: bool = False, init_from: str | None = None,
+    registry: str | None = None, force: bool = False, init_from: str | None = None, runner: str | None = None,
+    workers: int | None = None,
 ) -> dict:
     """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
     force: promote the candidate to champion even when the gate says no; init_from: start from a
     published model (a bundle folder, or a version of the registry) and fine-tune it
-    (train.fine_tune false: use it as it is), for a ticker too short to teach a model alone."""
+    (train.fine_tune false: use it as it is), for a ticker too short to teach a model alone;
+    runner: where each price file's ingest and validation run: local (default: in turn), dask (a
+    local cluster of `workers` processes), tcp://HOST:PORT or processes (tasks/shared/runners.py)."""
+    with shard_runner(runner, workers):
+        return _forecast_training(data, config, output, registry, force, init_from)
+
+
+def _forecast_training(data: str, config: ForecastConfig, output: str, registry: str | None, force: bool,
+                       init_from: str | None) -> dict:
     log = get_run_logger()
     data, registry = run_inputs(data, output, registry, config.cache)
     start = str(Registry(registry).resolve("forecast", init_from)[1]) if init_from and not Path(init_from).is_dir() \
@@ -60,11 +70,12 @@ def forecast_training(
     files = hash_prices(data)
     sha = json_sha256(sorted(file_sha for _, file_sha in files))
 
-    per_file = []
-    for path, file_sha in files:
-        ingested = run_stage(ingest_prices_task, output, source=path, source_sha256=file_sha)
-        per_file.append((ingested, run_stage(validate_prices_task, output, prices=ingested.result["prices"], source=path,
-                                             validation=cfg.validation)))
+    # each file's ingest and validation: on the task runner at once (--runner dask), else in turn
+    ingested = run_stages(ingest_prices_task, output, [{"source": path, "source_sha256": file_sha}
+                                                       for path, file_sha in files])
+    validated = run_stages(validate_prices_task, output, [
+        {"prices": i.result["prices"], "source": path, "validation": cfg.validation} for i, (path, _) in zip(ingested, files)])
+    per_file = list(zip(ingested, validated))
     if len(per_file) == 1:
         validate = per_file[0][1]
     else:

@@ -12,14 +12,16 @@ from tasks.forecast.predict import predict_forecast
 from tasks.sentiment.predict import predict_sentiment
 from tasks.shared.batch import summary_markdown
 from tasks.shared.fetch import fetch_input, is_url
+from tasks.shared.runners import shard_runner
 
 from .common import PREDICTION_TIMEOUT_S
 
 
 @task(name="predict-batch")
-def predict_batch(kind: str, data: str, registry: str, version: str | None, output: str, text_column: str) -> dict:
+def predict_batch(kind: str, data: str, registry: str, version: str | None, output: str, text_column: str,
+                  workers: int | None) -> dict:
     if kind == "sentiment":
-        return predict_sentiment(data, registry, version, output, text_column)
+        return predict_sentiment(data, registry, version, output, text_column, workers)
     return predict_forecast(data, registry, version, output)
 
 
@@ -31,13 +33,19 @@ def batch_prediction(
     version: str | None = None,
     output: str = "outputs/predictions",
     text_column: str = "text",
+    workers: int | None = None,
+    runner: str | None = None,
 ) -> dict:
     """kind: which model; data: texts (one a line, or a CSV/Parquet column) or price files;
-    registry: default outputs/<kind>/registry; version: default the champion."""
+    registry: default outputs/<kind>/registry; version: default the champion; workers:
+    tokenizing processes for texts (default one a core), or the Dask cluster's size; runner: where
+    the chunks are tokenized: local (default), dask, tcp://HOST:PORT or processes
+    (tasks/shared/runners.py)."""
     registry = registry or f"outputs/{kind}/registry"
     if is_url(data):
         data = fetch_input(data, output)
-    result = predict_batch(kind, data, registry, version, output, text_column)
+    with shard_runner(runner, workers):
+        result = predict_batch(kind, data, registry, version, output, text_column, workers)
     create_markdown_artifact(key=f"{kind}-batch-prediction", markdown=summary_markdown(result, registry),
                              description=f"{result['rows']} predictions by {result['version']}")
     get_run_logger().info("%d predictions by %s written to %s", result["rows"], result["version"], result["predictions"])

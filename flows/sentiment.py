@@ -30,6 +30,7 @@ from tasks.shared.errors import ConfigError
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry import current_champion
+from tasks.shared.runners import shard_runner
 
 from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs
 
@@ -78,10 +79,17 @@ def data_shape(tok: dict) -> DataShape:
 @flow(name="sentiment-training", timeout_seconds=TRAINING_TIMEOUT_S)
 def sentiment_training(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
-    registry: str | None = None, force: bool = False,
+    registry: str | None = None, force: bool = False, runner: str | None = None, workers: int | None = None,
 ) -> dict:
     """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
-    force: promote the candidate to champion even when the gate says no."""
+    force: promote the candidate to champion even when the gate says no; runner: where the
+    tokenization shards run: local (default), dask (a local cluster of `workers` processes),
+    tcp://HOST:PORT (a Dask scheduler) or processes (tasks/shared/runners.py)."""
+    with shard_runner(runner, workers):
+        return _sentiment_training(data, config, output, registry, force)
+
+
+def _sentiment_training(data: str, config: SentimentConfig, output: str, registry: str | None, force: bool) -> dict:
     log = get_run_logger()
     data, registry = run_inputs(data, output, registry, config.cache)
     t0 = time.perf_counter()

@@ -28,6 +28,13 @@ class SentimentPredictor:
         ids = [encode(tokenize(strip_fasttext_label(t)), self.index, self.seq_len) for t in texts]
         return TensorData.from_sequences(ids, np.zeros(len(ids), dtype=np.float32))
 
+    def predict_encoded(self, lengths: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, probabilities) of texts already encoded: their lengths and all ids end to end."""
+        seqs = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        data = TensorData.from_sequences(seqs, np.zeros(len(seqs), dtype=np.float32))
+        prob = torch.sigmoid(predict(self.model, data, device=torch.device("cpu"))).numpy()
+        return (prob >= self.threshold).astype(int), prob
+
     def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(labels, probabilities of the positive class)."""
         if not texts:

@@ -3,8 +3,6 @@ and label columns -> raw.parquet, streamed chunk by chunk, source row numbers ke
 judged here: every line is kept with what was found, for validation to decide."""
 from __future__ import annotations
 
-import bz2
-import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -18,42 +16,13 @@ from tasks.shared.caching import cached_task, staging
 from tasks.shared.errors import DataError
 
 from .config import ReviewIngestConfig
+from .files import check_input_file, open_binary  # noqa: F401  (re-exported: the CLI and flows use it)
 
 FASTTEXT_LABELS = {"1": 0, "2": 1}
 NAMED_LABELS = {"negative": 0, "positive": 1, "neg": 0, "pos": 1}
 _LABEL = re.compile(rb"^__label__(\S*)(?:\s+|$)")
 CHUNK_ROWS = 100_000  # rows read, validated and written at a time: bounds memory on big inputs (~0.4 GiB)
 RAW_SCHEMA = pa.schema([("row", pa.int64()), ("label_raw", pa.string()), ("text", pa.string()), ("parse_error", pa.string())])
-
-
-def check_input_file(path: str | Path) -> Path:
-    """The path must be an existing, readable, non-empty file."""
-    p = Path(path)
-    if not p.exists():
-        raise DataError(p, "input not found", "no such file")
-    if p.is_dir():
-        raise DataError(p, "input is a directory", "give a file of reviews")
-    if not p.is_file():  # a FIFO would block the read below forever, a socket cannot be read
-        raise DataError(p, "input is not a regular file", "a pipe, socket or device; give a file of reviews")
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(1)
-    except OSError as exc:
-        raise DataError(p, "input not readable", exc.strerror or str(exc)) from None
-    if not head:
-        raise DataError(p, "empty input", "the file has no bytes")
-    return p
-
-
-def open_binary(path: Path):
-    """Open plain, bzip2 or gzip input by its magic bytes (not its name)."""
-    with open(path, "rb") as fh:
-        magic = fh.read(3)
-    if magic == b"BZh":
-        return bz2.open(path, "rb")
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
 
 
 def detect_format(path: Path, fmt: str) -> str:

@@ -2,11 +2,9 @@
 predictions go to Parquet, each row carrying the model version that made it."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -14,57 +12,33 @@ from tasks.shared.batch import prediction_path
 from tasks.shared.errors import DataError
 from tasks.shared.registry import Registry
 
-from .ingest import check_input_file, open_binary
-
-CHUNK = 20_000
+from .stream import predictions
 
 
-def iter_texts(path: str | Path, text_column: str = "text"):
-    """Chunks of texts: a CSV/Parquet column, or one text a line (plain, .bz2 or .gz; a leading
-    fastText __label__N is ignored by the predictor)."""
-    p = check_input_file(path)
-    suffixes = [s.lower() for s in p.suffixes]
-    if ".parquet" in suffixes or ".csv" in suffixes:
-        frame = pd.read_parquet(p) if ".parquet" in suffixes else pd.read_csv(p, dtype=str, keep_default_na=False)
-        if text_column not in frame.columns:
-            raise DataError(p, "missing column", f"no {text_column!r} column (columns: {', '.join(map(str, frame.columns))})")
-        texts = frame[text_column].astype(str).tolist()
-        for start in range(0, len(texts), CHUNK):
-            yield texts[start:start + CHUNK]
-        return
-    chunk = []
-    with io.TextIOWrapper(open_binary(p), encoding="utf-8-sig", errors="strict", newline=None) as fh:
-        try:
-            for line in fh:
-                if line.strip():
-                    chunk.append(line.rstrip("\n"))
-                if len(chunk) == CHUNK:
-                    yield chunk
-                    chunk = []
-        except UnicodeDecodeError as exc:
-            raise DataError(p, "not valid UTF-8", f"byte {exc.start} of a line") from None
-    if chunk:
-        yield chunk
-
-
-def predict_sentiment(data: str, registry: str, version: str | None, output: str, text_column: str = "text") -> dict:
+def predict_sentiment(data: str, registry: str, version: str | None, output: str, text_column: str = "text",
+                      workers: int | None = None) -> dict:
+    """Predictions of every input line (or row) to Parquet, streamed (tasks/sentiment/stream.py):
+    one row per input line with its number; lines that cannot be classified have a null label
+    and their error."""
     from lstm_models.predict import SentimentPredictor
 
     version, bundle = Registry(registry).resolve("sentiment", version)
     predictor = SentimentPredictor.load(bundle)
-    target, rows, positive = prediction_path(output, "sentiment", version), 0, 0
+    target, rows, scored, positive, failed = prediction_path(output, "sentiment", version), 0, 0, 0, 0
     tmp = target.with_name(f".{target.name}.tmp")
     writer = None
     try:
-        for texts in iter_texts(data, text_column):
-            labels, prob = predictor.predict(texts)
-            table = pa.table({"row": pa.array(range(rows, rows + len(texts)), pa.int64()), "text": texts,
-                              "label": pa.array(labels, pa.int8()), "probability": pa.array(prob, pa.float32()),
-                              "model_version": [version] * len(texts)})
+        for chunk, labels, prob in predictions(data, predictor, str(Path(bundle) / "vocab.json"), text_column, workers):
+            ok = labels >= 0
+            table = pa.table({
+                "line": pa.array(chunk.lines, pa.int64()), "text": pa.array(chunk.texts, pa.string()),
+                "label": pa.array(labels, pa.int8(), mask=~ok), "probability": pa.array(prob, pa.float32(), mask=~ok),
+                "error": pa.array(chunk.errors, pa.string()), "model_version": [version] * len(labels)})
             writer = writer or pq.ParquetWriter(tmp, table.schema)
             writer.write_table(table)
-            rows, positive = rows + len(texts), positive + int(labels.sum())
-        if writer is None:
+            rows, scored = rows + len(labels), scored + int(ok.sum())
+            positive, failed = positive + int((labels == 1).sum()), failed + int((~ok).sum())
+        if writer is None or scored == 0:
             raise DataError(data, "empty input", "no texts to classify")
         writer.close()
         writer = None
@@ -74,4 +48,4 @@ def predict_sentiment(data: str, registry: str, version: str | None, output: str
             writer.close()
         tmp.unlink(missing_ok=True)
     return {"kind": "sentiment", "predictions": str(target), "version": version, "rows": rows,
-            "positive_share": round(positive / rows, 4)}
+            "unclassified": failed, "positive_share": round(positive / scored, 4)}

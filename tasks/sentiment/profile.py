@@ -24,14 +24,14 @@ def file_drift(path: str, champion_bundle: str) -> dict:
     """A file of reviews (fastText lines, plain lines, or a CSV/Parquet `text` column) against
     the champion's training data; labels enter the comparison when the lines carry them."""
     from .ingest import FASTTEXT_LABELS
-    from .predict import iter_texts
+    from .stream import input_records
 
     reference, why = champion_profile(champion_bundle)
     if reference is None:
         return {"kind": "text", "flagged": False, "skipped": why}
     texts, labels = [], []
-    for chunk in iter_texts(path):
-        for line in chunk:
+    for _, line, _ in input_records(path):
+        if line is not None:
             head, _, rest = line.partition(" ")
             label = FASTTEXT_LABELS.get(head.removeprefix("__label__")) if head.startswith("__label__") else None
             labels.append(label)

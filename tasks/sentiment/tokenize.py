@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from lstm_models.text import build_vocab
 from tasks.shared.caching import DONE, cached_task, code_version, staging
+from tasks.shared.runners import active_runner, call_kwargs, ordered_map, runner_workers, shard_task
 
 from . import shards
 from .config import PreprocessConfig, SplitConfig
@@ -38,18 +39,25 @@ SPLITS = ("train", "val", "test")
 
 
 class _Runner:
-    """Map over shards in a process pool, or in this process when one worker will do."""
+    """Map over shards: as Prefect task runs on the flow's task runner when one is configured
+    (--runner dask: tasks/shared/runners.py), else in a private process pool, or in this process
+    when one worker will do. Results come in shard order either way."""
 
     def __init__(self, workers: int, n_shards: int):
+        self.tasks = active_runner()
         self.workers = max(1, min(workers or os.cpu_count() or 1, n_shards))
         self.pool = None
-        if self.workers > 1:
+        if self.tasks is None and self.workers > 1:
             # spawn: the parent may hold threads (Prefect's logging), which fork does not copy safely
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
 
     def imap(self, fn, args):
         """fn(*a) for each a, results in order; at most two shards a worker in flight, so the
         inputs are never all held at once (Executor.map would submit them all up front)."""
+        if self.tasks is not None:
+            yield from ordered_map(self.tasks, shard_task(fn), (call_kwargs(fn, a) for a in args),
+                                   2 * runner_workers(self.tasks))
+            return
         if not self.pool:
             yield from (fn(*a) for a in args)
             return

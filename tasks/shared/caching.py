@@ -38,11 +38,11 @@ from types import ModuleType
 import fsspec
 from prefect import Task, task
 from prefect.logging import get_run_logger
-from prefect.states import State
 from pydantic import BaseModel
 
 from .hashing import json_sha256
 from .locks import prefect_lock
+from .runners import active_runner
 
 DONE = "_SUCCESS"
 RESULT = "_result.json"
@@ -294,19 +294,38 @@ def key_value(value, root: str):
 def run_stage(stage_task: Task, root: str | Path, **inputs) -> StageRun:
     """Run a cached stage task with these inputs. Its key covers every input (minus the task's
     `key_ignores`) and its code version (see code_version)."""
+    return run_stages(stage_task, root, [inputs])[0]
+
+
+def run_stages(stage_task: Task, root: str | Path, calls: list[dict]) -> list[StageRun]:
+    """One cached stage over many inputs (one call per file): on the active task runner
+    (tasks/shared/runners.py) at once when there is one, else one after another; results in
+    the order of calls."""
     code = code_version(stage_task)
-    parts = {name: key_value(value, str(root)) for name, value in inputs.items()}
-    for dotted in stage_task.key_ignores:
-        _drop(parts, dotted)
-    key = stage_key(stage_task.stage, inputs=parts, code=code)
-    out_dir = stage_dir(root, stage_task.stage, key)
     shared = _SHARED.get()
-    pulled = bool(shared) and not is_complete(out_dir) and pull_stage(shared, stage_task.stage, key, out_dir)
-    cache_key = f"{stage_task.stage}-{key}-{json_sha256(str(out_dir.resolve()))[:10]}"
-    state: State = stage_task.with_options(refresh_cache=not is_complete(out_dir))(
-        out_dir=str(out_dir), cache_key=cache_key, return_state=True, **inputs
-    )
-    result = state.result()  # re-raises the task's exception if it failed
-    if shared and not pulled:
-        push_stage(shared, stage_task.stage, key, out_dir)
-    return StageRun(result, key, state.name == "Cached" or pulled, code)
+    planned = []
+    for inputs in calls:
+        parts = {name: key_value(value, str(root)) for name, value in inputs.items()}
+        for dotted in stage_task.key_ignores:
+            _drop(parts, dotted)
+        key = stage_key(stage_task.stage, inputs=parts, code=code)
+        out_dir = stage_dir(root, stage_task.stage, key)
+        pulled = bool(shared) and not is_complete(out_dir) and pull_stage(shared, stage_task.stage, key, out_dir)
+        cache_key = f"{stage_task.stage}-{key}-{json_sha256(str(out_dir.resolve()))[:10]}"
+        planned.append((key, out_dir, pulled, stage_task.with_options(refresh_cache=not is_complete(out_dir)),
+                        {"out_dir": str(out_dir), "cache_key": cache_key, **inputs}))
+    runner = active_runner()
+    if runner is not None and len(planned) > 1:
+        futures = [runner.submit(t, parameters=params) for _, _, _, t, params in planned]
+        for f in futures:
+            f.wait()
+        states = [f.state for f in futures]
+    else:
+        states = [t(return_state=True, **params) for _, _, _, t, params in planned]
+    runs = []
+    for (key, out_dir, pulled, _, _), state in zip(planned, states):
+        result = state.result()  # re-raises the task's exception if it failed
+        if shared and not pulled:
+            push_stage(shared, stage_task.stage, key, out_dir)
+        runs.append(StageRun(result, key, state.name == "Cached" or pulled, code))
+    return runs

@@ -55,16 +55,57 @@ def test_train_json_is_the_last_stdout_line_with_the_contract_keys(trained):
 
 
 @pytest.mark.slow
-def test_predict_writes_one_json_object_per_text_line(trained, prefect_api, tmp_path):
+def test_predict_writes_one_json_object_per_input_line_with_its_number(trained, prefect_api, tmp_path):
+    """A blank line in the middle gets its own line saying why, so every prediction after it
+    still lines up with its input; blank lines after the last text end the file."""
     summary, _ = trained
     inp = tmp_path / "in.txt"
-    inp.write_text("__label__2 An excellent product, I love it.\nTotal waste of money.\n\nOkay I guess\n")
+    inp.write_bytes(b"__label__2 An excellent product, I love it.\nTotal waste of money.\n\nOkay I guess\n"
+                    b"__label__1 \nbad \xff bytes\nworks fine\n\n\n")
     proc = run_cli(["sentiment", "predict", "--bundle", summary["bundle"], "--input", str(inp)], prefect_api)
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(l) for l in proc.stdout.splitlines()]
-    assert len(rows) == 3
-    assert all(r["label"] in (0, 1) and 0 <= r["probability"] <= 1 for r in rows)
-    assert all((r["probability"] >= 0.5) == (r["label"] == 1) for r in rows)
+    assert [r["line"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r.get("error") for r in rows] == [None, None, "blank line", None, "no text after the fastText label",
+                                              "not valid UTF-8 (byte 4 of the line)", None]
+    scored = [r for r in rows if "error" not in r]
+    assert all(r["label"] in (0, 1) and 0 <= r["probability"] <= 1 for r in scored)
+    assert all((r["probability"] >= 0.5) == (r["label"] == 1) for r in scored)
+    assert all(r["label"] is None and r["probability"] is None for r in rows if "error" in r)
+    # the same predictions as the in-memory predictor on those lines: nothing shifted
+    from lstm_models.predict import SentimentPredictor
+
+    texts = ["__label__2 An excellent product, I love it.", "Total waste of money.", "Okay I guess", "works fine"]
+    labels, prob = SentimentPredictor.load(summary["bundle"]).predict(texts)
+    assert [r["label"] for r in scored] == labels.tolist()
+    assert [r["probability"] for r in scored] == pytest.approx(prob.tolist(), abs=1e-5)
+
+
+@pytest.mark.slow
+def test_predict_streams_the_same_lines_from_one_or_two_workers_and_from_csv(trained, prefect_api, tmp_path,
+                                                                              review_lines):
+    summary, _ = trained
+    texts = [line.split(" ", 1)[1] for line in review_lines[:4500]]  # more than two chunks
+    texts[2500] = "   "
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    outs = {}
+    for workers in ("1", "2"):
+        proc = run_cli(["sentiment", "predict", "--bundle", summary["bundle"], "--input", str(tmp_path / "in.txt"),
+                        "--workers", workers], prefect_api)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs[workers] = proc.stdout
+    assert outs["1"] == outs["2"]
+    rows = [json.loads(l) for l in outs["2"].splitlines()]
+    assert [r["line"] for r in rows] == list(range(1, 4501)) and rows[2500]["error"] == "blank line"
+    import pandas as pd
+
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(tmp_path / "in.csv", index=False)
+    proc = run_cli(["sentiment", "predict", "--bundle", summary["bundle"], "--input", str(tmp_path / "in.csv")],
+                   prefect_api)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from_csv = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert from_csv[2500]["error"] == "empty text"
+    assert [r["label"] for r in from_csv] == [r["label"] for r in rows]
 
 
 @pytest.mark.parametrize("name,content,expected", [

@@ -35,6 +35,19 @@ def test_champion_predictions_carry_the_model_version(registry, tmp_path, review
     assert frame["text"].iloc[0] == review_lines[1000].split(" ", 1)[1]
 
 
+def test_lines_that_cannot_be_classified_are_rows_with_their_reason(registry, tmp_path):
+    root, _ = registry
+    texts = tmp_path / "new.txt"
+    texts.write_text("Great value\n\nBroke after a day\n__label__1\nworks\n\n")
+    result = batch_prediction(kind="sentiment", data=str(texts), registry=root, output=str(tmp_path / "pred"),
+                              workers=2)
+    frame = pd.read_parquet(result["predictions"])
+    assert frame["line"].tolist() == [1, 2, 3, 4, 5] and result["rows"] == 5 and result["unclassified"] == 2
+    assert frame["error"].fillna("").tolist() == ["", "blank line", "", "no text after the fastText label", ""]
+    assert frame["label"].isna().tolist() == [False, True, False, True, False]
+    assert frame.loc[frame["error"].isna(), "label"].isin([0, 1]).all()
+
+
 def test_a_named_version_and_csv_input(registry, tmp_path):
     root, trained = registry
     csv = tmp_path / "new.csv"

@@ -1,0 +1,189 @@
+"""Sentiment prediction that streams: the one path behind `sentiment predict` (JSON lines) and
+the batch-prediction flow (Parquet).
+
+- Exactly one output record per input line (text files) or row (CSV, Parquet), in input order,
+  each carrying its `line` number (1-based; for tables the data row), so predictions join back to
+  their inputs by position or by number. A line that cannot be classified (blank, a label with no
+  text, bytes that are not UTF-8) gets a record with `label: None` and an `error` saying why;
+  nothing is skipped silently. Blank lines after the last text of a file are the file's ending,
+  not records (a trailing empty line shifts nothing).
+- Memory stays bounded whatever the input size: lines are read in chunks of CHUNK, at most two
+  chunks a worker are in flight, and outputs are written as they come.
+- Tokenization runs in worker processes (the same tokenizer and encoder as training's shards,
+  tasks/sentiment/shards.py); the model runs here on the encoded chunks, in input order.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from lstm_models.text import strip_fasttext_label
+from tasks.shared.errors import DataError
+
+from .files import check_input_file, open_binary
+from .shards import encode_texts
+
+CHUNK = 2_000
+BLANK = "blank line"
+NO_TEXT = "no text after the fastText label"
+
+
+@dataclass
+class Chunk:
+    lines: list[int]             # input line (or row) numbers, in order
+    texts: list[str | None]      # None where the line cannot be classified
+    errors: list[str | None]     # why not, where texts is None
+
+
+def _text_lines(stream, source: str) -> Iterator[tuple[int, str | None, str | None]]:
+    pending: list[int] = []      # blank lines seen since the last text: records only if a text follows
+    for number, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            yield from ((n, None, BLANK) for n in pending)
+            pending = []
+            yield number, None, f"not valid UTF-8 (byte {exc.start} of the line)"
+            continue
+        if not line.strip():
+            pending.append(number)
+            continue
+        yield from ((n, None, BLANK) for n in pending)
+        pending = []
+        if strip_fasttext_label(line).strip():
+            yield number, line, None
+        else:
+            yield number, None, NO_TEXT
+
+
+def _table_rows(path: Path, text_column: str) -> Iterator[tuple[int, str | None, str | None]]:
+    import pyarrow.parquet as pq
+
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes:
+        pf = pq.ParquetFile(path)
+        if text_column not in pf.schema_arrow.names:
+            raise DataError(path, "missing column", f"no {text_column!r} column (columns: {', '.join(pf.schema_arrow.names)})")
+        batches = (b.column(0).to_pylist() for b in pf.iter_batches(batch_size=CHUNK, columns=[text_column]))
+    else:
+        import pandas as pd
+
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK)
+        first = next(reader, None)
+        if first is None or text_column not in first.columns:
+            columns = ", ".join(map(str, first.columns)) if first is not None else "none"
+            raise DataError(path, "missing column", f"no {text_column!r} column (columns: {columns})")
+        batches = (frame[text_column].tolist() for frame in (first, *reader))
+    number = 0
+    for texts in batches:
+        for text in texts:
+            number += 1
+            if text is None or not str(text).strip():
+                yield number, None, "empty text"
+            else:
+                yield number, str(text), None
+
+
+def input_records(source: str | Path, text_column: str = "text") -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, text or None, error or None) for every line of a text file (plain, .bz2,
+    .gz; '-' for stdin) or every row of a CSV/Parquet file's text column."""
+    if str(source) == "-":
+        yield from _text_lines(sys.stdin.buffer, "<stdin>")
+        return
+    path = check_input_file(source)
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes or ".csv" in suffixes:
+        yield from _table_rows(path, text_column)
+        return
+    with open_binary(path) as fh:
+        yield from _text_lines(io.BufferedReader(fh) if not isinstance(fh, io.BufferedReader) else fh, str(path))
+
+
+def chunks(records: Iterator[tuple[int, str | None, str | None]], size: int = CHUNK) -> Iterator[Chunk]:
+    chunk = Chunk([], [], [])
+    for number, text, error in records:
+        chunk.lines.append(number)
+        chunk.texts.append(text)
+        chunk.errors.append(error)
+        if len(chunk.lines) == size:
+            yield chunk
+            chunk = Chunk([], [], [])
+    if chunk.lines:
+        yield chunk
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1))
+
+
+def encoded_chunks(chunk_iter: Iterator[Chunk], vocab_path: str, seq_len: int,
+                   workers: int) -> Iterator[tuple[Chunk, np.ndarray, np.ndarray]]:
+    """(chunk, lengths, ids) for each chunk, in order; tokenized in `workers` processes (here
+    when 1), at most two chunks a worker in flight."""
+    def work(chunk: Chunk):
+        return [t for t in chunk.texts if t is not None], vocab_path, seq_len
+
+    from tasks.shared.runners import active_runner, call_kwargs, ordered_map, runner_workers, shard_task
+
+    runner = active_runner()
+    if runner is not None:  # the flow's task runner (--runner dask): one task run a chunk
+        chunk_list: deque = deque()
+
+        def calls():
+            for chunk in chunk_iter:
+                chunk_list.append(chunk)
+                yield call_kwargs(encode_texts, work(chunk))
+
+        for lengths, flat in ordered_map(runner, shard_task(encode_texts), calls(), 2 * runner_workers(runner)):
+            yield chunk_list.popleft(), lengths, flat
+        return
+    if workers <= 1:
+        for chunk in chunk_iter:
+            yield chunk, *encode_texts(*work(chunk))
+        return
+    # spawn: the parent holds torch's (and maybe Prefect's) threads, which fork does not copy safely
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        pending: deque = deque()
+        try:
+            for chunk in chunk_iter:
+                pending.append((chunk, pool.submit(encode_texts, *work(chunk))))
+                if len(pending) >= 2 * workers:
+                    chunk, future = pending.popleft()
+                    yield chunk, *future.result()
+            while pending:
+                chunk, future = pending.popleft()
+                yield chunk, *future.result()
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def predictions(source: str | Path, predictor, vocab_path: str, text_column: str = "text",
+                workers: int | None = None) -> Iterator[tuple[Chunk, np.ndarray, np.ndarray]]:
+    """(chunk, labels, probabilities) for every chunk of the input, in order: labels -1 and
+    probabilities NaN where the chunk's error says why there is no prediction."""
+    workers = default_workers() if workers is None else workers
+    for chunk, lengths, flat in encoded_chunks(chunks(input_records(source, text_column)), vocab_path,
+                                               predictor.seq_len, workers):
+        ok = np.fromiter((t is not None for t in chunk.texts), bool, len(chunk.texts))
+        labels = np.full(len(ok), -1, np.int8)
+        prob = np.full(len(ok), np.nan, np.float32)
+        if ok.any():
+            labels[ok], prob[ok] = predictor.predict_encoded(lengths, flat)
+        yield chunk, labels, prob
+
+
+def json_records(chunk: Chunk, labels: np.ndarray, prob: np.ndarray) -> Iterator[dict]:
+    for number, label, p, error in zip(chunk.lines, labels.tolist(), prob.tolist(), chunk.errors):
+        if error is None:
+            yield {"line": number, "label": label, "probability": round(p, 6)}
+        else:
+            yield {"line": number, "label": None, "probability": None, "error": error}

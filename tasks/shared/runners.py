@@ -1,0 +1,124 @@
+"""Where the per-file and per-shard work runs, chosen by configuration (`--runner`, or the flows'
+`runner` parameter), with no change to the pipeline code:
+
+- `local` (the default): as before: price files one after another, tokenization shards and
+  prediction chunks in this host's private process pool (workers import only the tokenizer, so
+  they start in a second, and shards carry no per-task API traffic).
+- `dask`: a local Dask cluster of `workers` processes (prefect-dask's DaskTaskRunner);
+  `tcp://HOST:PORT`: an existing Dask scheduler. Each file's ingest and validation, each
+  tokenization shard and each prediction chunk is then a Prefect task run on the cluster, visible
+  in the UI under its flow run.
+- `processes`: Prefect's own ProcessPoolTaskRunner with `workers` processes (one machine, every
+  shard a task run in the UI).
+
+The flows open the runner once per run (`shard_runner`); stages find it here (`active_runner`)
+and map their work over it in input order (`ordered_map`), so outputs are the same bytes
+whichever runner ran them.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from .errors import ConfigError
+
+_ACTIVE: ContextVar[object | None] = ContextVar("task_runner", default=None)
+RUNNER_HELP = ("Where per-file and per-shard work runs: local (default: this process and a private pool), dask (a local "
+               "Dask cluster of --workers processes), tcp://HOST:PORT (an existing Dask scheduler), processes (Prefect's "
+               "process pool).")
+
+
+def check_runner(spec: str | None) -> str:
+    spec = (spec or "local").strip()
+    if spec in ("local", "dask", "processes") or spec.startswith("tcp://"):
+        return spec
+    raise ConfigError(f"runner: expected local, dask, processes or tcp://HOST:PORT, got {spec!r}")
+
+
+def make_runner(spec: str | None, workers: int | None):
+    """A Prefect task runner for spec (None for local)."""
+    spec = check_runner(spec)
+    n = workers or os.cpu_count() or 1
+    if spec == "local":
+        return None
+    if spec == "processes":
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        return ProcessPoolTaskRunner(max_workers=n)
+    from prefect_dask import DaskTaskRunner
+
+    if spec == "dask":
+        # one thread a worker: tokenization and GX hold the GIL, so processes are what scale
+        return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
+                                              "dashboard_address": None})
+    return DaskTaskRunner(address=spec)
+
+
+@contextmanager
+def shard_runner(spec: str | None, workers: int | None) -> Iterator[object | None]:
+    """Open the runner for the duration of a flow run and make it the active one."""
+    runner = make_runner(spec, workers)
+    if runner is None:
+        token = _ACTIVE.set(None)
+        try:
+            yield None
+        finally:
+            _ACTIVE.reset(token)
+        return
+    with runner:
+        token = _ACTIVE.set(runner)
+        try:
+            yield runner
+        finally:
+            _ACTIVE.reset(token)
+
+
+def active_runner():
+    return _ACTIVE.get()
+
+
+def ordered_map(runner, task, calls: Iterable[dict], window: int) -> Iterator:
+    """task(**kwargs) for each kwargs on the runner, results in input order, at most `window`
+    in flight (so a long input is never all submitted at once). A failed call raises its error."""
+    pending: deque = deque()
+    for kwargs in calls:
+        pending.append(runner.submit(task, parameters=kwargs))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def runner_workers(runner) -> int:
+    """How many calls the runner runs at once (for the in-flight window)."""
+    n = getattr(runner, "_max_workers", None) or getattr(runner, "max_workers", None)
+    if n:
+        return int(n)
+    try:
+        return max(1, len(runner.client.scheduler_info().get("workers", {})))
+    except Exception:
+        return os.cpu_count() or 1
+
+
+def call_kwargs(fn, args: tuple) -> dict:
+    """fn's positional arguments as keyword arguments (what a task runner submits)."""
+    import inspect
+
+    return dict(inspect.signature(fn).bind(*args).arguments)
+
+
+_TASKS: dict = {}
+
+
+def shard_task(fn):
+    """A plain function as a Prefect task run per call (`tokenize-shard`, `encode-chunk`, ...):
+    no cache and no persisted result (the stage around it is the cached unit)."""
+    if fn not in _TASKS:
+        from prefect import task
+        from prefect.cache_policies import NO_CACHE
+
+        _TASKS[fn] = task(fn, name=fn.__name__.replace("_", "-"), cache_policy=NO_CACHE, persist_result=False)
+    return _TASKS[fn]
