@@ -4,8 +4,10 @@ after (the streaming path: tasks/sentiment/stream.py), both measured in this one
 own process, on the same bundle and the same file.
 
 The inputs are made by perturbing the bundled reviews (each copy drops and swaps a few words,
-seeded), so they are distinct texts, not repeats. Peak memory is the largest sum of resident
-memory over the measured process and its children (the tokenizing workers), sampled every 50 ms.
+seeded), so they are distinct texts, not repeats. Peak memory is sampled every 50 ms over the measured
+process and its children (the scoring workers): the sum of PSS (shared pages split between the
+processes that share them: the memory the job holds) and, for reference, the sum of RSS (which
+counts shared library pages once a process).
 
     .venv/bin/python benchmarks/bench_batch_predict.py [--sizes 50000 200000] [--bundle DIR]
 
@@ -48,8 +50,11 @@ def perturbed_reviews(n: int, seed: int = 13) -> Path:
     return path
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of pid and all its descendants (Linux /proc)."""
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(resident bytes, proportional set size bytes) of pid and all its descendants (Linux /proc).
+    RSS counts pages shared between the processes (the Python runtime, torch's libraries) once a
+    process; PSS splits them between the processes that share them, so its sum is the memory the
+    job holds."""
     parents: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -57,42 +62,51 @@ def tree_rss(pid: int) -> int:
             parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [pid]
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
+            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            pss += next(int(line.split()[1]) * 1024 for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+                        if line.startswith("Pss:"))
+        except (OSError, IndexError, ValueError, StopIteration):
             pass
         todo.extend(parents.get(p, []))
-    return total
+    return rss, pss
 
 
-def measure(cmd: list[str], out_path: Path) -> tuple[float, int]:
-    """(seconds, peak resident bytes of the process tree) of cmd, its stdout to out_path."""
+def measure(cmd: list[str], out_path: Path) -> tuple[float, int, int]:
+    """(seconds, peak RSS sum, peak PSS sum) of cmd's process tree, its stdout to out_path."""
     with open(out_path, "w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, cwd=ROOT)
-        peak = 0
+        peak_rss = peak_pss = 0
         while proc.poll() is None:
-            peak = max(peak, tree_rss(proc.pid))
+            rss, pss = tree_memory(proc.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             time.sleep(0.05)
         seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-3000:]}")
-    return seconds, peak
+    return seconds, peak_rss, peak_pss
 
 
 def legacy(bundle: str, input_path: str) -> None:
     """The path `sentiment predict` had before streaming: read everything, drop blank lines,
-    tokenize and classify in this one process, then print."""
+    tokenize and classify in this one process (batches of 512), then print."""
+    import nltk  # noqa: F401  (as before: the whole package, scikit-learn and SciPy with it)
+    import torch
+
     from lstm_models.predict import SentimentPredictor
+    from lstm_models.training import predict
 
     predictor = SentimentPredictor.load(bundle)
     lines = Path(input_path).read_text(encoding="utf-8-sig").splitlines()
     texts = [line for line in lines if line.strip()]
-    for label, prob in zip(*predictor.predict(texts)):
-        sys.stdout.write(json.dumps({"label": int(label), "probability": round(float(prob), 6)}) + "\n")
+    prob = torch.sigmoid(predict(predictor.model, predictor.encode(texts), device=torch.device("cpu"))).numpy()
+    for label, p in zip((prob >= predictor.threshold).astype(int), prob):  # batches of 512, as it was
+        sys.stdout.write(json.dumps({"label": int(label), "probability": round(float(p), 6)}) + "\n")
 
 
 def train_bundle() -> str:
@@ -114,7 +128,7 @@ def main() -> None:
         return legacy(*args.legacy)
     bundle = args.bundle or train_bundle()
     print(f"bundle {bundle}; {os.cpu_count()} cores")
-    print(f"{'reviews':>8} {'path':<10} {'seconds':>8} {'reviews/s':>10} {'peak MB':>8}")
+    print(f"{'reviews':>8} {'path':<10} {'seconds':>8} {'reviews/s':>10} {'peak PSS MB':>12} {'peak RSS MB':>12}")
     for n in args.sizes:
         path = perturbed_reviews(n)
         rows = {}
@@ -124,13 +138,14 @@ def main() -> None:
                            "--input", str(path)]),
         ]:
             out = RESULTS / f"predict-{name}-{n}.jsonl"
-            seconds, peak = measure(cmd, out)
+            seconds, rss, pss = measure(cmd, out)
             lines = sum(1 for _ in open(out))
             assert lines == n, f"{name}: {lines} output lines for {n} input lines"
-            rows[name] = (seconds, peak)
-            print(f"{n:>8} {name:<10} {seconds:>8.1f} {n / seconds:>10.0f} {peak / 2**20:>8.0f}", flush=True)
+            rows[name] = (seconds, pss)
+            print(f"{n:>8} {name:<10} {seconds:>8.1f} {n / seconds:>10.0f} {pss / 2**20:>12.0f} {rss / 2**20:>12.0f}",
+                  flush=True)
         (b_s, b_m), (a_s, a_m) = rows["before"], rows["streaming"]
-        print(f"{n:>8} {'ratio':<10} throughput x{b_s / a_s:.2f}, peak memory x{a_m / b_m:.2f}")
+        print(f"{n:>8} {'ratio':<10} throughput x{b_s / a_s:.2f}, peak memory (PSS) x{a_m / b_m:.2f}")
 
 
 if __name__ == "__main__":

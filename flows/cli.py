@@ -214,15 +214,17 @@ def sentiment_predict(
     {"line": n, "label": 0|1, "probability": p} (1 = positive); a line that cannot be classified
     (blank, no text, not UTF-8) gives {"line": n, "label": null, "probability": null, "error": why}.
     Blank lines after the last text end the file and give no output."""
-    from lstm_models.predict import SentimentPredictor
-    from tasks.sentiment.stream import json_records, predictions
+    from tasks.sentiment.stream import default_workers, json_records, looks_like_bundle, predictions
 
     def go():
         folder = resolve_bundle("sentiment", bundle, registry, version)
-        predictor = SentimentPredictor.load(folder)
+        predictor = None
+        if (workers or default_workers()) == 1 or not looks_like_bundle(folder, "sentiment"):
+            from lstm_models.predict import SentimentPredictor
+
+            predictor = SentimentPredictor.load(folder)  # here: the model runs in this process, or the bundle is bad
         out = sys.stdout
-        for chunk, labels, prob in predictions(str(input), predictor, str(Path(folder) / "vocab.json"), text_column,
-                                               workers):
+        for chunk, labels, prob in predictions(str(input), folder, text_column, workers, predictor):
             out.write("".join(json.dumps(r) + "\n" for r in json_records(chunk, labels, prob)))
         out.flush()
 

@@ -9,7 +9,40 @@ import html
 import re
 from collections import Counter
 
-from nltk.tokenize import NLTKWordTokenizer
+
+def _nltk_word_tokenizer():
+    """NLTK's NLTKWordTokenizer (needs no downloaded model, unlike word_tokenize), imported
+    without running `nltk/__init__.py`: that imports scikit-learn and SciPy, 1.2 s and about
+    180 MB in every tokenizing process, for one regex tokenizer. The class is NLTK's own, from
+    its own file. Where nltk is already imported, or this fails, the plain import is used."""
+    import importlib.util
+    import sys
+    import types
+
+    if "nltk" not in sys.modules:
+        stubs = []
+        try:
+            spec = importlib.util.find_spec("nltk")
+            for name, path in (("nltk", spec.submodule_search_locations[0]),
+                               ("nltk.tokenize", f"{spec.submodule_search_locations[0]}/tokenize")):
+                stub = types.ModuleType(name)
+                stub.__path__ = [path]
+                sys.modules[name] = stub
+                stubs.append(name)
+            from nltk.tokenize.destructive import NLTKWordTokenizer
+
+            return NLTKWordTokenizer()
+        except Exception:  # noqa: BLE001 - any surprise: the plain import below
+            for name in [m for m in sys.modules if m == "nltk" or m.startswith("nltk.")]:
+                del sys.modules[name]
+        finally:  # a later `import nltk` runs the real package (which reuses the loaded tokenizer module)
+            for name in stubs:
+                if sys.modules.get(name) is not None and not hasattr(sys.modules[name], "__file__"):
+                    del sys.modules[name]
+    from nltk.tokenize import NLTKWordTokenizer
+
+    return NLTKWordTokenizer()
+
 
 PAD, UNK = "_PAD", "_UNK"
 PAD_ID, UNK_ID = 0, 1
@@ -18,7 +51,7 @@ URL_TOKEN = "<url>"
 # A URL runs to the next space, less trailing punctuation ("see www.x.com, it's..." keeps the comma).
 _URL = re.compile(r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]\"']*(?:\s|$))", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
-_TOKENIZER = NLTKWordTokenizer()  # needs no downloaded model, unlike word_tokenize
+_TOKENIZER = _nltk_word_tokenizer()
 
 
 def clean_text(text: str) -> str:

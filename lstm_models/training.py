@@ -18,6 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import TensorData, batch_indices
+from .distributed import world
 
 
 @dataclass
@@ -139,7 +140,11 @@ def fit(
     call with the same path resumes from it: a killed run ends where an uninterrupted one would.
     The file holds tensors and plain values only and is read with weights_only=True."""
     generator = seed_everything(cfg.seed)
+    rank, ranks = world()  # several processes (lstm_models/distributed.py): each takes its share of every batch
     device = select_device(cfg.device)
+    if ranks > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(device)
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
@@ -148,15 +153,24 @@ def fit(
         torch.backends.cudnn.benchmark = True
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    net = model
+    if ranks > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def val_loss() -> float:
         model.eval()
         total, n = 0.0, 0
         with torch.no_grad(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             for idx in batch_indices(val, max(cfg.batch_size, 256), shuffle=False):
-                x, lengths, y = val.batch(idx, device)
-                total += float(loss_fn(_forward(model, x, lengths).float(), y)) * len(idx)
-                n += len(idx)
+                idx = idx[rank::ranks]
+                if len(idx):
+                    x, lengths, y = val.batch(idx, device)
+                    total += float(loss_fn(_forward(model, x, lengths).float(), y)) * len(idx)
+                    n += len(idx)
+        if ranks > 1:  # every rank scored its share: the sums make the whole split's loss, the same on each rank
+            sums = torch.tensor([total, n], dtype=torch.float64, device=device)
+            torch.distributed.all_reduce(sums)
+            total, n = float(sums[0]), int(sums[1])
         model.train()
         return total / max(n, 1)
 
@@ -179,7 +193,8 @@ def fit(
         if schedule is not None:
             schedule.load_state_dict(state["schedule"])
         generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        rng = state.get("torch_rng_ranks")  # each rank's own (dropout draws differ between ranks)
+        torch.set_rng_state(rng[rank] if rng is not None and len(rng) == ranks else state["torch_rng"])
         result.state_dict, result.history = state["best_state"], state["history"]
         result.best_val_loss, result.best_epoch = state["best_val_loss"], state["best_epoch"]
         bad_evals, step, seen = state["bad_evals"], state["step"], state["seen"]
@@ -198,9 +213,12 @@ def fit(
             disable=None if progress else True, file=sys.stderr, leave=False, mininterval=1.0,
         )
         for idx in batch_indices(train, cfg.batch_size, shuffle=True, generator=generator):
+            batch_n = len(idx)
+            if ranks > 1 and batch_n >= ranks:  # a batch too small to share is run whole on every rank
+                idx = idx[rank::ranks]
             x, lengths, y = train.batch(idx, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                loss = loss_fn(_forward(model, x, lengths).float(), y)
+                loss = loss_fn(_forward(net, x, lengths).float(), y)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.clip:
@@ -211,7 +229,7 @@ def fit(
             if schedule is not None:
                 schedule.step()
             step += 1
-            seen += len(idx)
+            seen += batch_n
             running += loss.item() * len(idx)
             running_n += len(idx)
             bar.update(1)
@@ -238,8 +256,13 @@ def fit(
             if step >= total_steps:
                 break
         bar.close()
-        if checkpoint is not None:
+        rng_ranks = None
+        if checkpoint is not None and ranks > 1:
+            rng_ranks = [None] * ranks
+            torch.distributed.all_gather_object(rng_ranks, torch.get_rng_state())
+        if checkpoint is not None and rank == 0:  # one writer; every rank resumes from it
             _save_atomically(checkpoint, {
+                **({"torch_rng_ranks": rng_ranks} if rng_ranks is not None else {}),
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
                 "schedule": schedule.state_dict() if schedule is not None else {},
                 "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),

@@ -11,7 +11,7 @@ from tasks.shared.batch import prediction_path
 from tasks.shared.errors import DataError
 from tasks.shared.registry import Registry
 
-from .prices import fill_missing_open, read_prices
+from .prices import fill_missing_open, list_price_files, read_price_file, ticker_from_name
 
 
 def history_for_forecast(df: pd.DataFrame, columns: list[str], lookback: int,
@@ -35,6 +35,14 @@ def history_for_forecast(df: pd.DataFrame, columns: list[str], lookback: int,
             r = rows[rows["Date"].duplicated()].iloc[0]
             raise DataError(r["source_file"], "duplicate date", str(r["Date"].date()), row=int(r["row"]))
         rows = fill_missing_open(rows.reset_index(drop=True), open_fill)
+        # rows before the newest `lookback` that training would quarantine (a missing or non-finite
+        # value, such as AAPL's all-null 1981-08-10) are left out, as training leaves them out: one
+        # such row anywhere in a long history would otherwise make the forecast NaN
+        older = len(rows) - lookback
+        if older > 0:
+            values = rows[columns].iloc[:older].to_numpy(dtype=float)
+            keep = np.isfinite(values).all(axis=1)
+            rows = pd.concat([rows.iloc[:older][keep], rows.iloc[older:]], ignore_index=True)
         if len(rows) < lookback:
             raise DataError(rows["source_file"].iloc[0], "too few rows",
                             f"{len(rows)} rows of {ticker}; the model reads the last {lookback}")
@@ -51,21 +59,52 @@ def history_for_forecast(df: pd.DataFrame, columns: list[str], lookback: int,
 
 
 def predict_forecast(data: str, registry: str, version: str | None, output: str) -> dict:
+    """Forecasts for every ticker of a file, folder or glob, streamed ticker by ticker to Parquet
+    (memory: one ticker's history at a time). A ticker that cannot be forecast (a bad row among
+    its newest, too short, unknown to a levels model) gets one row with its `error` naming the
+    file, row and rule, and the batch goes on: one bad file does not cost the others."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from lstm_models.forecaster import ForecastPredictor
 
     version, bundle = Registry(registry).resolve("forecast", version)
     predictor = ForecastPredictor.load(bundle)
-    lines = []
-    for ticker, rows in history_for_forecast(read_prices(data), predictor.columns, predictor.history_needed,
-                                             predictor.open_fill).items():
-        try:
-            lines += predictor.forecast(rows, ticker)
-        except ValueError as exc:
-            raise DataError(rows["source_file"].iloc[0], "cannot forecast", str(exc)) from None
-    frame = pd.DataFrame(lines).assign(model_version=version)
+    key = predictor.target.lower().replace(" ", "_")
+    groups: dict[str, list] = {}
+    for path in list_price_files(data):  # one ticker a file, as Yahoo writes them (or several files of one)
+        groups.setdefault(ticker_from_name(path), []).append(path)
+    schema = pa.schema([("ticker", pa.string()), ("date", pa.string()), ("step", pa.int32()), (key, pa.float64()),
+                        ("source_file", pa.string()), ("error", pa.string()), ("model_version", pa.string())])
     target = prediction_path(output, "forecast", version)
     tmp = target.with_name(f".{target.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
-    return {"kind": "forecast", "predictions": str(target), "version": version, "rows": len(frame),
-            "tickers": int(frame["ticker"].nunique())}
+    rows, failed, first_error = 0, 0, ""
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for ticker, paths in sorted(groups.items()):
+                sources = ", ".join(str(p) for p in paths)
+                try:
+                    frame = pd.concat([read_price_file(p) for p in paths], ignore_index=True)
+                    lines = []
+                    for name, history in history_for_forecast(frame, predictor.columns, predictor.history_needed,
+                                                              predictor.open_fill).items():
+                        try:
+                            forecast = predictor.forecast(history, name)
+                        except ValueError as exc:
+                            raise DataError(sources, "cannot forecast", str(exc)) from None
+                        if not np.isfinite([line[key] for line in forecast]).all():
+                            raise DataError(sources, "cannot forecast", f"the model's forecast for {name} is not a number")
+                        lines += forecast
+                    batch = [{**line, "source_file": sources, "error": None} for line in lines]
+                except DataError as exc:
+                    batch, failed = [{"ticker": ticker, "source_file": sources, "error": str(exc)}], failed + 1
+                    first_error = first_error or str(exc)
+                writer.write_table(pa.Table.from_pylist([{**r, "model_version": version} for r in batch], schema=schema))
+                rows += len(batch)
+        if failed == len(groups):
+            raise DataError(data, "no ticker could be forecast", first_error)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"kind": "forecast", "predictions": str(target), "version": version, "rows": rows,
+            "tickers": len(groups) - failed, "unforecast": failed}

@@ -65,6 +65,8 @@ class SentimentTrainSettings(TrainSettings):
     epochs: int | None = Field(None, ge=1, description=FROM_DATA)
     batch_size: int | None = Field(None, ge=1, description=FROM_DATA)
     patience: int | None = Field(None, ge=1, description=FROM_DATA)
+    processes: int = Field(1, ge=1, le=64, description="Training processes (DistributedDataParallel: gloo on CPU, NCCL "
+                                                       "with one GPU a process); 1: this process alone")
 
 
 class BaselineConfig(Section):

@@ -3,7 +3,6 @@ predictions go to Parquet, each row carrying the model version that made it."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,7 +27,7 @@ def predict_sentiment(data: str, registry: str, version: str | None, output: str
     tmp = target.with_name(f".{target.name}.tmp")
     writer = None
     try:
-        for chunk, labels, prob in predictions(data, predictor, str(Path(bundle) / "vocab.json"), text_column, workers):
+        for chunk, labels, prob in predictions(data, bundle, text_column, workers, predictor):
             ok = labels >= 0
             table = pa.table({
                 "line": pa.array(chunk.lines, pa.int64()), "text": pa.array(chunk.texts, pa.string()),

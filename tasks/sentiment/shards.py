@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lstm_models.text import encode, strip_fasttext_label, token_index, tokenize
+from lstm_models.text import encode, token_index, tokenize
 
 
 def _digest(tokens: list[str]) -> int:
@@ -89,11 +89,3 @@ def encode_shard(tokens_path: str, vocab_path: str, seq_len: int) -> tuple[np.nd
     pos = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - lengths - d_start[inverse], lengths)
     return lengths.astype(np.int32), d_flat[pos]
 
-
-def encode_texts(texts: list[str], vocab_path: str, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Prediction's shard work: tokenize and encode texts exactly as training did (a leading
-    fastText label ignored), as (length of each text, all ids end to end)."""
-    index = _vocab_index(vocab_path)
-    encoded = [encode(tokenize(strip_fasttext_label(t)), index, seq_len) for t in texts]
-    lengths = np.fromiter(map(len, encoded), np.int32, len(encoded))
-    return lengths, np.fromiter(chain.from_iterable(encoded), np.int32, int(lengths.sum()))

@@ -9,8 +9,9 @@ the batch-prediction flow (Parquet).
   not records (a trailing empty line shifts nothing).
 - Memory stays bounded whatever the input size: lines are read in chunks of CHUNK, at most two
   chunks a worker are in flight, and outputs are written as they come.
-- Tokenization runs in worker processes (the same tokenizer and encoder as training's shards,
-  tasks/sentiment/shards.py); the model runs here on the encoded chunks, in input order.
+- Chunks are scored in worker processes (tokenized with training's own tokenizer and encoder,
+  then classified, one torch thread each), or as task runs on the flow's task runner
+  (--runner dask); results come back in input order.
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ from lstm_models.text import strip_fasttext_label
 from tasks.shared.errors import DataError
 
 from .files import check_input_file, open_binary
-from .shards import encode_texts
 
 CHUNK = 2_000
 BLANK = "blank line"
@@ -125,37 +125,69 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1))
 
 
-def encoded_chunks(chunk_iter: Iterator[Chunk], vocab_path: str, seq_len: int,
-                   workers: int) -> Iterator[tuple[Chunk, np.ndarray, np.ndarray]]:
-    """(chunk, lengths, ids) for each chunk, in order; tokenized in `workers` processes (here
-    when 1), at most two chunks a worker in flight."""
-    def work(chunk: Chunk):
-        return [t for t in chunk.texts if t is not None], vocab_path, seq_len
+def looks_like_bundle(folder: str | Path, kind: str) -> bool:
+    """A quick check that needs no torch (the workers load the model): config.json of this kind.
+    A bundle that passes it and still cannot be loaded fails in the first worker, as clearly."""
+    import json
 
-    from tasks.shared.runners import active_runner, call_kwargs, ordered_map, runner_workers, shard_task
+    try:
+        return json.loads((Path(folder) / "config.json").read_text()).get("kind") == kind
+    except (OSError, ValueError):
+        return False
+
+
+_LOADED: tuple[str, object] | None = None
+
+
+def score_texts(texts: list[str], bundle: str) -> tuple[np.ndarray, np.ndarray]:
+    """A worker's share: tokenize and encode texts exactly as training did, then classify them
+    with the bundle's model (loaded once a process, one torch thread: the processes are the
+    parallelism). Returns (labels, probabilities)."""
+    global _LOADED
+    if _LOADED is None or _LOADED[0] != bundle:
+        import torch
+
+        from lstm_models.predict import SentimentPredictor
+
+        torch.set_num_threads(1)
+        _LOADED = (bundle, SentimentPredictor.load(bundle))
+    labels, prob = _LOADED[1].predict(texts)
+    return labels.astype(np.int8), prob.astype(np.float32)
+
+
+def scored_chunks(chunk_iter: Iterator[Chunk], bundle: str, workers: int,
+                  predictor=None) -> Iterator[tuple[Chunk, np.ndarray, np.ndarray]]:
+    """(chunk, labels, probabilities of its usable texts) for each chunk, in order: on the flow's
+    task runner when one is configured (--runner dask: one task run a chunk), else in `workers`
+    processes (here, with `predictor`, when 1), at most two chunks a worker in flight."""
+    from tasks.shared.runners import active_runner, ordered_map, runner_workers, shard_task
+
+    def texts(chunk: Chunk) -> list[str]:
+        return [t for t in chunk.texts if t is not None]
 
     runner = active_runner()
-    if runner is not None:  # the flow's task runner (--runner dask): one task run a chunk
+    if runner is not None:
         chunk_list: deque = deque()
 
         def calls():
             for chunk in chunk_iter:
                 chunk_list.append(chunk)
-                yield call_kwargs(encode_texts, work(chunk))
+                yield {"texts": texts(chunk), "bundle": bundle}
 
-        for lengths, flat in ordered_map(runner, shard_task(encode_texts), calls(), 2 * runner_workers(runner)):
-            yield chunk_list.popleft(), lengths, flat
+        for labels, prob in ordered_map(runner, shard_task(score_texts), calls(), 2 * runner_workers(runner)):
+            yield chunk_list.popleft(), labels, prob
         return
     if workers <= 1:
         for chunk in chunk_iter:
-            yield chunk, *encode_texts(*work(chunk))
+            labels, prob = predictor.predict(texts(chunk)) if predictor is not None else score_texts(texts(chunk), bundle)
+            yield chunk, labels, prob
         return
-    # spawn: the parent holds torch's (and maybe Prefect's) threads, which fork does not copy safely
+    # spawn: the parent may hold torch's (and Prefect's) threads, which fork does not copy safely
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         pending: deque = deque()
         try:
             for chunk in chunk_iter:
-                pending.append((chunk, pool.submit(encode_texts, *work(chunk))))
+                pending.append((chunk, pool.submit(score_texts, texts(chunk), bundle)))
                 if len(pending) >= 2 * workers:
                     chunk, future = pending.popleft()
                     yield chunk, *future.result()
@@ -166,18 +198,19 @@ def encoded_chunks(chunk_iter: Iterator[Chunk], vocab_path: str, seq_len: int,
             pool.shutdown(cancel_futures=True)
 
 
-def predictions(source: str | Path, predictor, vocab_path: str, text_column: str = "text",
-                workers: int | None = None) -> Iterator[tuple[Chunk, np.ndarray, np.ndarray]]:
+def predictions(source: str | Path, bundle: str | Path, text_column: str = "text", workers: int | None = None,
+                predictor=None) -> Iterator[tuple[Chunk, np.ndarray, np.ndarray]]:
     """(chunk, labels, probabilities) for every chunk of the input, in order: labels -1 and
-    probabilities NaN where the chunk's error says why there is no prediction."""
+    probabilities NaN where the chunk's error says why there is no prediction. predictor: the
+    bundle already loaded, used when one process does the work."""
     workers = default_workers() if workers is None else workers
-    for chunk, lengths, flat in encoded_chunks(chunks(input_records(source, text_column)), vocab_path,
-                                               predictor.seq_len, workers):
+    for chunk, scored_labels, scored_prob in scored_chunks(chunks(input_records(source, text_column)), str(bundle),
+                                                           workers, predictor):
         ok = np.fromiter((t is not None for t in chunk.texts), bool, len(chunk.texts))
         labels = np.full(len(ok), -1, np.int8)
         prob = np.full(len(ok), np.nan, np.float32)
         if ok.any():
-            labels[ok], prob[ok] = predictor.predict_encoded(lengths, flat)
+            labels[ok], prob[ok] = scored_labels, scored_prob
         yield chunk, labels, prob
 
 

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from lstm_models.bundle import load_safetensors
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
+from lstm_models.distributed import run_distributed, world
 from lstm_models.training import TrainConfig, fit
 from lstm_models.vectors import VectorFileError, load_vectors
 from tasks.shared.artifacts import progress_reporter
@@ -56,17 +57,28 @@ def start_embedding(model: LSTMClassifier, vocab: str, vectors: WordVectorsConfi
 def train_classifier(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
                      progress: bool = True, checkpoint: Path | None = None, on_eval=None, vocab: str | None = None,
                      vectors: WordVectorsConfig = WordVectorsConfig()) -> dict:
+    """Train and write model.safetensors and training.json to out_dir; with train.processes > 1,
+    on that many processes (DistributedDataParallel, lstm_models/distributed.py), this one rank 0."""
+    return run_distributed(_train_rank, getattr(train_cfg, "processes", 1), tokens, vocab_size, model_cfg, train_cfg,
+                           out_dir, checkpoint=checkpoint, vocab=vocab, vectors=vectors,
+                           main_kwargs={"progress": progress, "on_eval": on_eval})
+
+
+def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
+                progress: bool = False, checkpoint: Path | None = None, on_eval=None, vocab: str | None = None,
+                vectors: WordVectorsConfig = WordVectorsConfig()) -> dict:
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
     pretrained = start_embedding(model, vocab, vectors, train_cfg.seed) if vectors.path else None
-    result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump()), progress=progress, checkpoint=checkpoint,
-                 on_eval=on_eval)
-    save_file(result.state_dict, str(out_dir / "model.safetensors"))
+    result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump(exclude={"processes"})), progress=progress,
+                 checkpoint=checkpoint, on_eval=on_eval)
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
-               "parameters": sum(p.numel() for p in model.parameters()),
+               "parameters": sum(p.numel() for p in model.parameters()), "processes": world()[1],
                **({"word_vectors": pretrained} if pretrained else {})}
-    (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
+    if world()[0] == 0:  # one writer
+        save_file(result.state_dict, str(out_dir / "model.safetensors"))
+        (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 

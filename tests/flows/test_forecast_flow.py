@@ -129,6 +129,27 @@ def test_bundle_round_trip_forecasts_the_last_evaluated_window(first_run, prices
     assert forecast[0]["date"] > pd.Timestamp(last["date"]).date().isoformat()
 
 
+def test_batch_prediction_streams_ticker_by_ticker_and_a_bad_file_gets_its_error_row(first_run, prices, tmp_path):
+    from flows.predict import batch_prediction
+
+    out, summary = first_run
+    folder = tmp_path / "new"
+    folder.mkdir()
+    shutil.copyfile(SBUX, folder / "SBUX.csv")
+    (folder / "AAPL.csv.gz").write_bytes((prices / "AAPL.csv.gz").read_bytes())  # its all-null row, far back,
+    # is left out as training leaves it out (it used to make AAPL's forecast NaN)
+    (folder / "BAD.csv").write_text("\n".join(SBUX.read_text().splitlines()[:4]) + "\n")  # three rows: too few
+    result = batch_prediction(kind="forecast", data=str(folder), registry=str(out / "registry"),
+                              version=summary["version"], output=str(tmp_path / "pred"))
+    frame = pd.read_parquet(result["predictions"])
+    assert result["tickers"] == 2 and result["unforecast"] == 1 and result["rows"] == len(frame) == 2 * 3 + 1
+    bad = frame[frame["ticker"] == "BAD"]
+    assert len(bad) == 1 and "BAD.csv: too few rows" in bad["error"].iloc[0] and bad["volume"].isna().all()
+    good = frame[frame["ticker"] != "BAD"]
+    assert good["error"].isna().all() and sorted(good["ticker"].unique()) == ["AAPL", "SBUX"]
+    assert (good["volume"] > 0).all() and set(frame["model_version"]) == {summary["version"]}
+
+
 def test_unchanged_rerun_is_all_cache_hits_even_from_another_folder(first_run, prices, tmp_path):
     out, summary = first_run
     moved = tmp_path / "moved"

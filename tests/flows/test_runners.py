@@ -89,7 +89,7 @@ def test_sentiment_shards_and_prediction_chunks_on_dask_give_the_same_outputs(pr
     two, flow_run_id = run(batch_prediction, kind="sentiment", data=str(texts), registry=registry,
                            output=str(tmp_path / "p2"), runner="dask", workers=2)
     pd.testing.assert_frame_equal(pd.read_parquet(one["predictions"]), pd.read_parquet(two["predictions"]))
-    assert sum(n.startswith("encode-texts") for n in task_run_names(flow_run_id)) == 3  # 4,500 lines in chunks of 2,000
+    assert sum(n.startswith("score-texts") for n in task_run_names(flow_run_id)) == 3  # 4,500 lines in chunks of 2,000
 
 
 def test_an_unknown_runner_is_a_config_error(prefect_api, tmp_path):
