@@ -48,8 +48,11 @@ def make_runner(spec: str | None, workers: int | None):
         from prefect.task_runners import ProcessPoolTaskRunner
 
         return ProcessPoolTaskRunner(max_workers=n)
+    import logging
+
     from prefect_dask import DaskTaskRunner
 
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines (every worker's start) drown the run's log
     if spec == "dask":
         # one thread a worker: tokenization and GX hold the GIL, so processes are what scale
         return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
