@@ -94,6 +94,8 @@ class ForecastTrainSettings(TrainSettings):
     loss: Literal["l1", "mse", "huber"] = Field("l1", description="l1 pairs with MASE and a median forecast")
     lr_schedule: Literal["constant", "onecycle"] = "onecycle"
     patience: int = Field(3, ge=1)
+    processes: int = Field(1, ge=1, le=64, description="Training processes (DistributedDataParallel: gloo on CPU, NCCL "
+                                                       "with one GPU a process); 1: this process alone")
     fine_tune: bool = Field(True, description="With --init-from: train on from the given model (True) or use it as "
                                               "it is (False)")
 

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from lstm_models.bundle import load_safetensors, load_weights_into, read_config
 from lstm_models.data import TensorData
+from lstm_models.distributed import run_distributed, world
 from lstm_models.regressor import LSTMRegressor
 from lstm_models.training import FitResult, TrainConfig, fit
 from tasks.shared.artifacts import progress_reporter
@@ -87,7 +88,16 @@ def train_regressor(windows: str, model_cfg: RegressorConfig, train_cfg: Forecas
                     start_bundle: str | None = None) -> dict:
     """Train on the training windows, keep the weights best on the validation windows. With
     start_bundle (--init-from: a model trained on many tickers), start from its model and
-    weights instead: fine-tune, or, with train.fine_tune false, keep them as they are."""
+    weights instead: fine-tune, or, with train.fine_tune false, keep them as they are. With
+    train.processes > 1, on that many processes (lstm_models/distributed.py), this one rank 0."""
+    return run_distributed(_train_rank, train_cfg.processes, windows, model_cfg, train_cfg, out_dir,
+                           checkpoint=checkpoint, start_bundle=start_bundle,
+                           main_kwargs={"progress": progress, "on_eval": on_eval})
+
+
+def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTrainSettings, out_dir: Path,
+                progress: bool = False, on_eval=None, checkpoint: Path | None = None,
+                start_bundle: str | None = None) -> dict:
     train, val = load_windows(windows, "train"), load_windows(windows, "val")
     meta = json.loads(pq.read_schema(windows).metadata[b"forecast"])
     torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
@@ -108,12 +118,14 @@ def train_regressor(windows: str, model_cfg: RegressorConfig, train_cfg: Forecas
     else:
         result = fit(model, tensor_data(train), tensor_data(val), weighted_loss(train_cfg.loss), cfg,
                      progress=progress, on_eval=on_eval, checkpoint=checkpoint)
-    save_file(result.state_dict, str(out_dir / "model.safetensors"))
     summary = {**result.summary(), "train_windows": len(train["x"]), "val_windows": len(val["x"]),
                "batch_size": cfg.batch_size, "planned_steps": cfg.total_steps(len(train["x"])),
                "parameters": sum(p.numel() for p in model.parameters()), "hparams": model.hparams,
-               "init_from": start_bundle, "fine_tuned": bool(start_bundle) and train_cfg.fine_tune}
-    (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
+               "init_from": start_bundle, "fine_tuned": bool(start_bundle) and train_cfg.fine_tune,
+               "processes": world()[1]}
+    if world()[0] == 0:  # one writer
+        save_file(result.state_dict, str(out_dir / "model.safetensors"))
+        (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 

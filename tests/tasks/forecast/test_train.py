@@ -77,6 +77,22 @@ def test_each_variant_learns_on_real_prices(windows, tmp_path, variant):
 
 
 @pytest.mark.slow
+def test_two_training_processes_reach_the_validation_loss_of_one(windows, tmp_path):
+    """DistributedDataParallel on two CPU processes: the same updates as one process (each rank half
+    of every batch), other dropout draws and float sums: validation loss within 10 %."""
+    cfg = ForecastConfig()
+    losses = {}
+    for processes in (1, 2):
+        out = tmp_path / f"p{processes}"
+        out.mkdir()
+        train = cfg.train.model_copy(update={"max_samples": 30_000, "processes": processes})
+        summary = train_regressor(str(windows), cfg.model, train, out, progress=False)
+        assert summary["processes"] == processes
+        losses[processes] = val_loss(load_regressor(out / "model.safetensors", summary["hparams"]), windows)
+    assert abs(losses[2] - losses[1]) <= 0.1 * losses[1], losses
+
+
+@pytest.mark.slow
 def test_a_run_can_start_from_a_published_model(windows, tmp_path):
     cfg = ForecastConfig()
     train = cfg.train.model_copy(update={"max_samples": 10_000})
