@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from prefect_stack import descendants  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 DATA = ROOT / "data" / "amazon_polarity_head6459.ft.txt.bz2"
 
@@ -55,24 +58,14 @@ def tree_memory(pid: int) -> tuple[int, int]:
     RSS counts pages shared between the processes (the Python runtime, torch's libraries) once a
     process; PSS splits them between the processes that share them, so its sum is the memory the
     job holds."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
     rss = pss = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
+    for p in [pid, *descendants(pid)]:
         try:
             rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             pss += next(int(line.split()[1]) * 1024 for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
                         if line.startswith("Pss:"))
         except (OSError, IndexError, ValueError, StopIteration):
             pass
-        todo.extend(parents.get(p, []))
     return rss, pss
 
 

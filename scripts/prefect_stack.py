@@ -33,7 +33,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every descendant of pid (Linux /proc; empty elsewhere)."""
     parents: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -52,9 +52,9 @@ def _children(pid: int) -> list[int]:
 
 def kill_tree(proc: subprocess.Popen, grace: float = 10.0) -> None:
     """SIGTERM the process, its group and all its descendants; SIGKILL what is left after grace."""
-    if proc.poll() is not None and not _children(proc.pid):
+    if proc.poll() is not None and not descendants(proc.pid):
         return
-    pids = [proc.pid, *_children(proc.pid)]
+    pids = [proc.pid, *descendants(proc.pid)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
