@@ -207,7 +207,8 @@ def sentiment_predict(
     input: Path = typer.Option(..., "--input", help="Text file, one review a line (plain, .bz2, .gz; '-' for stdin; a "
                                "leading __label__N is ignored), or a CSV/Parquet file with a text column."),
     text_column: str = typer.Option("text", "--text-column", help="The text column of a CSV/Parquet input."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Tokenizing processes (default: one a core)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Scoring processes (default: one a core; one "
+                                       "for an input under 1 MB)."),
     debug: bool = DebugOpt,
 ):
     """Classify each line, streaming: one JSON object per input line, in order,
@@ -219,7 +220,7 @@ def sentiment_predict(
     def go():
         folder = resolve_bundle("sentiment", bundle, registry, version)
         predictor = None
-        if (workers or default_workers()) == 1 or not looks_like_bundle(folder, "sentiment"):
+        if (workers or default_workers(input)) == 1 or not looks_like_bundle(folder, "sentiment"):
             from lstm_models.predict import SentimentPredictor
 
             predictor = SentimentPredictor.load(folder)  # here: the model runs in this process, or the bundle is bad
@@ -453,7 +454,8 @@ def batch_predict(
     version: str | None = VersionOpt,
     output: Path = typer.Option(Path("outputs/predictions"), "--output", help="Folder for the predictions Parquet."),
     text_column: str = typer.Option("text", "--text-column", help="CSV/Parquet text column (sentiment)."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Tokenizing processes (default: one a core)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Scoring processes for texts (default: one a core; "
+                                       "one for an input under 1 MB), or the size of --runner dask's cluster."),
     runner: str = RunnerOpt,
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,

@@ -38,9 +38,9 @@ def batch_prediction(
 ) -> dict:
     """kind: which model; data: texts (one a line, or a CSV/Parquet column) or price files;
     registry: default outputs/<kind>/registry; version: default the champion; workers:
-    tokenizing processes for texts (default one a core), or the Dask cluster's size; runner: where
-    the chunks are tokenized: local (default), dask, tcp://HOST:PORT or processes
-    (tasks/shared/runners.py)."""
+    scoring processes for texts (default one a core; one for an input under 1 MB), or the Dask
+    cluster's size; runner: where the chunks are scored: local (default), dask, tcp://HOST:PORT
+    or processes (tasks/shared/runners.py)."""
     registry = registry or f"outputs/{kind}/registry"
     if is_url(data):
         data = fetch_input(data, output)

@@ -121,7 +121,17 @@ def chunks(records: Iterator[tuple[int, str | None, str | None]], size: int = CH
         yield chunk
 
 
-def default_workers() -> int:
+SMALL_INPUT_BYTES = 1 << 20  # about 2,000 reviews: one chunk, which one process scores alone
+
+
+def default_workers(source: str | Path | None = None) -> int:
+    """One a core; one for an input file small enough to be a single chunk (a second process
+    would only add its start-up, about 2.5 s)."""
+    try:
+        if source is not None and str(source) != "-" and Path(source).stat().st_size < SMALL_INPUT_BYTES:
+            return 1
+    except OSError:
+        pass
     return max(1, (os.cpu_count() or 1))
 
 
@@ -203,7 +213,7 @@ def predictions(source: str | Path, bundle: str | Path, text_column: str = "text
     """(chunk, labels, probabilities) for every chunk of the input, in order: labels -1 and
     probabilities NaN where the chunk's error says why there is no prediction. predictor: the
     bundle already loaded, used when one process does the work."""
-    workers = default_workers() if workers is None else workers
+    workers = default_workers(source) if workers is None else workers
     for chunk, scored_labels, scored_prob in scored_chunks(chunks(input_records(source, text_column)), str(bundle),
                                                            workers, predictor):
         ok = np.fromiter((t is not None for t in chunk.texts), bool, len(chunk.texts))

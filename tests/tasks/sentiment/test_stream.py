@@ -37,3 +37,14 @@ def test_table_rows_are_numbered_and_empty_texts_say_why(tmp_path):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="input not found"):
         list(input_records(tmp_path / "nope.txt"))
+
+
+def test_a_small_input_is_scored_in_one_process(tmp_path, monkeypatch):
+    from tasks.sentiment import stream
+
+    small, big = tmp_path / "small.txt", tmp_path / "big.txt"
+    small.write_text("good\n" * 10)
+    big.write_bytes(b"x" * stream.SMALL_INPUT_BYTES)
+    monkeypatch.setattr(stream.os, "cpu_count", lambda: 4)
+    assert stream.default_workers(small) == 1
+    assert stream.default_workers(big) == 4 and stream.default_workers("-") == 4 and stream.default_workers() == 4
