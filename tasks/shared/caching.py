@@ -201,7 +201,7 @@ def _shared_dir(url: str, stage: str, key: str) -> str:
 def pull_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
     """Copy a stage folder another host completed (its result is written last, so a folder with
     one is whole) into out_dir; False when the shared cache does not have it."""
-    fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key))
+    fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key), use_listings_cache=False)  # other hosts write too
     if not fs.exists(f"{base}/{RESULT}"):
         return False
     with staging(out_dir) as tmp:
@@ -219,7 +219,7 @@ def push_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
     so a shared folder never mixes two runs' files. False when there was nothing to push."""
     if not (Path(out_dir) / RESULT).is_file():
         return False
-    fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key))
+    fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key), use_listings_cache=False)  # other hosts write too
     with prefect_lock(f"lstm-stage-cache-{json_sha256(url)[:10]}"):
         if fs.exists(f"{base}/{RESULT}"):
             return False

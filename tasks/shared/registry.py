@@ -47,7 +47,9 @@ def now() -> str:
 class Registry:
     def __init__(self, root: str | Path):
         self.root = str(root)
-        self.fs, self.base = fsspec.core.url_to_fs(self.root)
+        # no listings cache: another host publishes and promotes between this process's reads, and a
+        # cached listing of versions/ would hide a version that champion.json already names
+        self.fs, self.base = fsspec.core.url_to_fs(self.root, use_listings_cache=False)
         self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
 
     # -- paths ------------------------------------------------------------------------------

@@ -90,6 +90,25 @@ def test_two_hosts_share_one_registry_on_object_storage(prefect_api, s3, review_
     print(f"two hosts, one S3 registry: {seconds:.1f} s")
 
 
+def test_a_version_another_host_publishes_is_seen_after_this_host_listed_the_registry(s3, tmp_path):
+    """fsspec caches S3 listings by default: a host that listed versions/ before another host
+    published would not see the new version (and failed once on a champion.json naming it)."""
+    from tasks.shared.registry import Registry
+
+    root = "s3://models/listing"
+    here = Registry(root)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text('{"kind": "sentiment"}')
+    first = here.publish("sentiment", bundle, "k0")
+    assert here.versions("sentiment") == [first]  # this host has listed versions/
+    other = subprocess.run([sys.executable, "-c", "import sys; from tasks.shared.registry import Registry; "
+                            "print(Registry(sys.argv[1]).publish('sentiment', sys.argv[2], 'k1'))", root, str(bundle)],
+                           capture_output=True, text=True, env={**os.environ, **s3}, timeout=120)
+    assert other.returncode == 0, other.stderr[-2000:]
+    assert here.versions("sentiment") == [first, other.stdout.strip()]
+
+
 def test_data_docs_are_published_where_a_browser_on_another_machine_opens_them(prefect_api, s3, review_lines, tmp_path):
     """docs.publish_to copies the run's GX Data Docs to the bucket; the validation's link artifact
     points at docs.base_url, and that address serves the site over HTTP."""
