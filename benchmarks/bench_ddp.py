@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,13 +21,11 @@ import torch
 
 from tasks.sentiment.config import SentimentConfig
 from tasks.sentiment.evaluate import evaluate_classifier
-from tasks.sentiment.ingest import write_raw
 from tasks.sentiment.sizing import DataShape, resolve
-from tasks.sentiment.tokenize import tokenize_reviews
 from tasks.sentiment.train import train_classifier
-from tasks.sentiment.validate import validate_raw
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "amazon_polarity_head6459.ft.txt.bz2"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sentiment_sizes import prepare  # noqa: E402
 
 
 def main() -> None:
@@ -36,10 +35,7 @@ def main() -> None:
     cfg = SentimentConfig()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        label_map, _, _ = write_raw(DATA, cfg.ingest, root / "raw.parquet")
-        validate_raw(root / "raw.parquet", label_map, DATA.name, cfg.validation, root)
-        stats = tokenize_reviews(root / "valid.parquet", root / "tok", cfg.preprocess, cfg.split)
-        tokens = str(root / "tok" / "tokens.parquet")
+        _, tokens, stats = prepare("full", root, cfg)  # the pipeline's ingest, validation and tokenization
         shape = DataShape(stats["splits"]["train"], stats["median_train_length"], stats["vocab_size"])
         default_threads = torch.get_num_threads()
         ways = [("1 process, default threads", 1, default_threads), ("1 process, 1 thread", 1, 1),

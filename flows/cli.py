@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from tasks.shared.runners import RUNNER_HELP
+
 # Set before Prefect is imported: the ephemeral API server is slow to start on small machines.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -38,9 +40,7 @@ DebugOpt = typer.Option(False, "--debug", help="Show full tracebacks and debug l
 RegistryOpt = typer.Option(None, "--registry", help="Model registry: a folder or fsspec URL (default <output>/registry).")
 VersionOpt = typer.Option(None, "--version", help="Registry version to use (default: the champion).")
 ForceOpt = typer.Option(False, "--force", help="Promote the new model to champion even if the gate says no.")
-RunnerOpt = typer.Option("local", "--runner", help="Where per-file and per-shard work runs: local (default), dask (a "
-                         "local Dask cluster of --workers processes), tcp://HOST:PORT (an existing Dask scheduler), "
-                         "processes (Prefect's process pool).")
+RunnerOpt = typer.Option("local", "--runner", help=RUNNER_HELP)
 WorkersOpt = typer.Option(None, "--workers", min=1, help="Processes of --runner dask/processes (default: one a core).")
 JsonOpt = typer.Option(False, "--json", help="Print a JSON summary as the last stdout line.")
 

@@ -34,8 +34,9 @@ def is_main() -> bool:
     return world()[0] == 0
 
 
-def _backend() -> str:
-    return "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= world_size_wanted() else "gloo"
+def _backend(size: int) -> str:
+    """NCCL when every rank has a GPU of its own, else gloo."""
+    return "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= size else "gloo"
 
 
 def world_size_wanted() -> int:
@@ -45,7 +46,7 @@ def world_size_wanted() -> int:
 def _join(rank: int, size: int, port: int) -> None:
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
                        "WORLD_SIZE": str(size), "LOCAL_RANK": str(rank)})
-    backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= size else "gloo"
+    backend = _backend(size)
     if backend == "gloo":  # one core a rank: ranks that each use every core only fight over them
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // size))
     dist.init_process_group(backend, rank=rank, world_size=size, timeout=timedelta(minutes=10))
@@ -72,7 +73,7 @@ def run_distributed(fn, processes: int, *args, main_kwargs: dict | None = None, 
     if dist.is_available() and dist.is_initialized():
         return fn(*args, **kwargs, **(main_kwargs if is_main() else {}))
     if world_size_wanted() > 1:  # started by torchrun: join its group
-        dist.init_process_group(_backend(), timeout=timedelta(minutes=10))
+        dist.init_process_group(_backend(world_size_wanted()), timeout=timedelta(minutes=10))
         try:
             return fn(*args, **kwargs, **(main_kwargs if is_main() else {}))
         finally:

@@ -88,4 +88,3 @@ def encode_shard(tokens_path: str, vocab_path: str, seq_len: int) -> tuple[np.nd
     # d_start[inverse[r]] + (p - start of r)
     pos = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - lengths - d_start[inverse], lengths)
     return lengths.astype(np.int32), d_flat[pos]
-

@@ -20,9 +20,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -170,42 +168,25 @@ def scored_chunks(chunk_iter: Iterator[Chunk], bundle: str, workers: int,
     """(chunk, labels, probabilities of its usable texts) for each chunk, in order: on the flow's
     task runner when one is configured (--runner dask: one task run a chunk), else in `workers`
     processes (here, with `predictor`, when 1), at most two chunks a worker in flight."""
-    from tasks.shared.runners import active_runner, ordered_map, runner_workers, shard_task
+    from tasks.shared.runners import ShardMap
 
     def texts(chunk: Chunk) -> list[str]:
         return [t for t in chunk.texts if t is not None]
 
-    runner = active_runner()
-    if runner is not None:
-        chunk_list: deque = deque()
+    pending: deque = deque()
 
-        def calls():
-            for chunk in chunk_iter:
-                chunk_list.append(chunk)
-                yield {"texts": texts(chunk), "bundle": bundle}
-
-        for labels, prob in ordered_map(runner, shard_task(score_texts), calls(), 2 * runner_workers(runner)):
-            yield chunk_list.popleft(), labels, prob
-        return
-    if workers <= 1:
+    def shards():
         for chunk in chunk_iter:
-            labels, prob = predictor.predict(texts(chunk)) if predictor is not None else score_texts(texts(chunk), bundle)
-            yield chunk, labels, prob
-        return
-    # spawn: the parent may hold torch's (and Prefect's) threads, which fork does not copy safely
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        pending: deque = deque()
-        try:
-            for chunk in chunk_iter:
-                pending.append((chunk, pool.submit(score_texts, texts(chunk), bundle)))
-                if len(pending) >= 2 * workers:
-                    chunk, future = pending.popleft()
-                    yield chunk, *future.result()
-            while pending:
-                chunk, future = pending.popleft()
-                yield chunk, *future.result()
-        finally:
-            pool.shutdown(cancel_futures=True)
+            pending.append(chunk)
+            yield texts(chunk), bundle
+
+    with ShardMap(workers) as shard_map:
+        score = score_texts
+        if shard_map.in_process and predictor is not None:  # the model this process already loaded
+            def score(texts, bundle):
+                return predictor.predict(texts)
+        for labels, prob in shard_map.imap(score, shards()):
+            yield pending.popleft(), labels, prob
 
 
 def predictions(source: str | Path, bundle: str | Path, text_column: str = "text", workers: int | None = None,

@@ -15,9 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ import pyarrow.parquet as pq
 
 from lstm_models.text import build_vocab
 from tasks.shared.caching import DONE, cached_task, code_version, staging
-from tasks.shared.runners import active_runner, call_kwargs, ordered_map, runner_workers, shard_task
+from tasks.shared.runners import ShardMap
 
 from . import shards
 from .config import PreprocessConfig, SplitConfig
@@ -36,42 +34,6 @@ from .shards import encode_shard, tokenize_shard
 CODE = code_version(shards)  # a change to tokenization (shards and what they import) invalidates cached shards
 
 SPLITS = ("train", "val", "test")
-
-
-class _Runner:
-    """Map over shards: as Prefect task runs on the flow's task runner when one is configured
-    (--runner dask: tasks/shared/runners.py), else in a private process pool, or in this process
-    when one worker will do. Results come in shard order either way."""
-
-    def __init__(self, workers: int, n_shards: int):
-        self.tasks = active_runner()
-        self.workers = max(1, min(workers or os.cpu_count() or 1, n_shards))
-        self.pool = None
-        if self.tasks is None and self.workers > 1:
-            # spawn: the parent may hold threads (Prefect's logging), which fork does not copy safely
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-
-    def imap(self, fn, args):
-        """fn(*a) for each a, results in order; at most two shards a worker in flight, so the
-        inputs are never all held at once (Executor.map would submit them all up front)."""
-        if self.tasks is not None:
-            yield from ordered_map(self.tasks, shard_task(fn), (call_kwargs(fn, a) for a in args),
-                                   2 * runner_workers(self.tasks))
-            return
-        if not self.pool:
-            yield from (fn(*a) for a in args)
-            return
-        pending: deque = deque()
-        for a in args:
-            pending.append(self.pool.submit(fn, *a))
-            if len(pending) >= 2 * self.workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-    def close(self):
-        if self.pool:
-            self.pool.shutdown(cancel_futures=True)
 
 
 def text_shards(valid_path: str | Path, shard_rows: int):
@@ -124,7 +86,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
 
     keys = [shard_key(texts, split, dedup) for texts in text_shards(valid_path, preprocess.shard_rows)]
     todo = [i for i, k in enumerate(keys) if not (shard_root / k / DONE).is_file()]
-    runner = _Runner(preprocess.workers, max(1, len(todo)))
+    runner = ShardMap(min(preprocess.workers or os.cpu_count() or 1, max(1, len(todo))))
 
     def fresh():
         wanted = set(todo)

@@ -220,6 +220,8 @@ def push_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
     if not (Path(out_dir) / RESULT).is_file():
         return False
     fs, base = fsspec.core.url_to_fs(_shared_dir(url, stage, key), use_listings_cache=False)  # other hosts write too
+    if fs.exists(f"{base}/{RESULT}"):  # mirrored before (the usual case on a cache hit): no lock to take
+        return False
     with prefect_lock(f"lstm-stage-cache-{json_sha256(url)[:10]}"):
         if fs.exists(f"{base}/{RESULT}"):
             return False
@@ -287,7 +289,7 @@ def key_value(value, root: str):
     if isinstance(value, (list, tuple)):
         return [key_value(v, root) for v in value]
     if isinstance(value, (str, Path)) and str(value).startswith(root.rstrip("/") + "/"):
-        return "<output>/" + str(value)[len(root.rstrip("/")) + 1:]
+        return f"{OUTPUT}/" + str(value)[len(root.rstrip("/")) + 1:]
     return value
 
 

@@ -117,7 +117,7 @@ _TASKS: dict = {}
 
 
 def shard_task(fn):
-    """A plain function as a Prefect task run per call (`tokenize-shard`, `encode-chunk`, ...):
+    """A plain function as a Prefect task run per call (`tokenize-shard`, `score-texts`, ...):
     no cache and no persisted result (the stage around it is the cached unit)."""
     if fn not in _TASKS:
         from prefect import task
@@ -125,3 +125,52 @@ def shard_task(fn):
 
         _TASKS[fn] = task(fn, name=fn.__name__.replace("_", "-"), cache_policy=NO_CACHE, persist_result=False)
     return _TASKS[fn]
+
+
+class ShardMap:
+    """fn over shards (or chunks), results in input order: as task runs on the active task runner
+    when a flow configured one, else in a private pool of `workers` spawned processes, else here
+    (workers 1). At most two shards a worker are in flight, so an input is never all held at once
+    (Executor.map would submit everything up front). Used as a context manager."""
+
+    def __init__(self, workers: int):
+        self.tasks = active_runner()
+        self.workers = max(1, workers)
+        self.pool = None
+        if self.tasks is None and self.workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            # spawn: the parent may hold threads (torch's, Prefect's logging), which fork does not copy safely
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+
+    @property
+    def in_process(self) -> bool:
+        return self.tasks is None and self.pool is None
+
+    def imap(self, fn, args: Iterable[tuple]) -> Iterator:
+        """fn(*a) for each a, in order."""
+        if self.tasks is not None:
+            yield from ordered_map(self.tasks, shard_task(fn), (call_kwargs(fn, a) for a in args),
+                                   2 * runner_workers(self.tasks))
+            return
+        if self.pool is None:
+            yield from (fn(*a) for a in args)
+            return
+        pending: deque = deque()
+        for a in args:
+            pending.append(self.pool.submit(fn, *a))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> "ShardMap":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
