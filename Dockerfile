@@ -4,7 +4,7 @@
 FROM python:3.11-slim
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
-    PREFECT_SERVER_ANALYTICS_ENABLED=false OMP_WAIT_POLICY=PASSIVE PYTHONUNBUFFERED=1
+    PREFECT_SERVER_ANALYTICS_ENABLED=false PYTHONUNBUFFERED=1
 WORKDIR /app
 
 # Dependencies first (a layer that changes only with the pins): torch from the CPU index, as dev.sh does.

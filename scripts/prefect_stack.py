@@ -98,7 +98,6 @@ class PrefectStack:
             "PREFECT_UI_ENABLED": "true" if ui else "false",
             "PREFECT_CLI_PROMPT": "false",
             "PREFECT_WORKER_QUERY_SECONDS": "2",      # the default 10 s poll only slows the test down
-            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
             **(extra_env or {}),
         })
         # The UI's API address defaults to PREFECT_SERVER_API_HOST/PORT (4200), not to --port.
