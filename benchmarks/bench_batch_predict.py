@@ -9,7 +9,10 @@ process and its children (the scoring workers): the sum of PSS (shared pages spl
 processes that share them: the memory the job holds) and, for reference, the sum of RSS (which
 counts shared library pages once a process).
 
-    .venv/bin/python benchmarks/bench_batch_predict.py [--sizes 50000 200000] [--bundle DIR]
+    .venv/bin/python benchmarks/bench_batch_predict.py [--sizes 50000 200000] [--bundle DIR] [--check-tokens]
+
+"before" tokenizes with NLTKWordTokenizer itself, as the old path did; the streaming path with
+lstm_models/word_tokens.py (the same tokens; --check-tokens compares them review by review).
 
 Without --bundle a model is trained on the bundled reviews first (about a minute, not timed).
 """
@@ -91,9 +94,11 @@ def legacy(bundle: str, input_path: str) -> None:
     import nltk  # noqa: F401  (as before: the whole package, scikit-learn and SciPy with it)
     import torch
 
+    from lstm_models import text
     from lstm_models.predict import SentimentPredictor
     from lstm_models.training import predict
 
+    text._TOKENIZER = text._TOKENIZER.nltk  # as before: NLTK's tokenizer itself (since issue 22: the same tokens, faster)
     predictor = SentimentPredictor.load(bundle)
     lines = Path(input_path).read_text(encoding="utf-8-sig").splitlines()
     texts = [line for line in lines if line.strip()]
@@ -115,6 +120,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000])
     ap.add_argument("--bundle")
+    ap.add_argument("--check-tokens", action="store_true", help="also compare every review's tokens with NLTK's own")
     ap.add_argument("--legacy", nargs=2, metavar=("BUNDLE", "INPUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.legacy:
@@ -138,7 +144,24 @@ def main() -> None:
             print(f"{n:>8} {name:<10} {seconds:>8.1f} {n / seconds:>10.0f} {pss / 2**20:>12.0f} {rss / 2**20:>12.0f}",
                   flush=True)
         (b_s, b_m), (a_s, a_m) = rows["before"], rows["streaming"]
-        print(f"{n:>8} {'ratio':<10} throughput x{b_s / a_s:.2f}, peak memory (PSS) x{a_m / b_m:.2f}")
+        same = sum(json.loads(b)["label"] == json.loads(a)["label"] for b, a in
+                   zip(open(RESULTS / f"predict-before-{n}.jsonl"), open(RESULTS / f"predict-streaming-{n}.jsonl")))
+        print(f"{n:>8} {'ratio':<10} throughput x{b_s / a_s:.2f}, peak memory (PSS) x{a_m / b_m:.2f}, "
+              f"identical labels {same} of {n}")
+        if args.check_tokens:
+            print(f"{n:>8} tokens     {same_tokens(path)}", flush=True)
+
+
+def same_tokens(path: Path) -> str:
+    """The fast tokenizer against NLTK's own on every line of path, cleaned as training cleans."""
+    from lstm_models.text import _TOKENIZER, clean_text
+
+    n = same = 0
+    for line in open(path, encoding="utf-8"):
+        text = clean_text(line.rstrip("\n"))
+        n += 1
+        same += _TOKENIZER.tokenize(text) == _TOKENIZER.nltk.tokenize(text)
+    return f"identical tokens for {same} of {n} reviews (lstm_models/word_tokens.py against NLTKWordTokenizer)"
 
 
 if __name__ == "__main__":
