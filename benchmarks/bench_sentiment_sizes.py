@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from lstm_models.vectors import vector_dim
+from lstm_models.vectors import named_vector_dim, vector_dim
 from tasks.sentiment.baseline import train_baseline
 from tasks.sentiment.config import SentimentConfig
 from tasks.sentiment.evaluate import evaluate_classifier
@@ -73,7 +73,8 @@ def prepare(name: str, root: Path, cfg: SentimentConfig) -> tuple[str, str, dict
 
 def run_lstm(tokens: str, stats: dict, cfg: SentimentConfig, seed: int, out: Path) -> dict:
     shape = DataShape(stats["splits"]["train"], stats["median_train_length"], stats["vocab_size"])
-    vectors_dim = vector_dim(cfg.vectors.path) if cfg.vectors.path else None
+    vectors_dim = (named_vector_dim(cfg.vectors.named) if cfg.vectors.named
+                   else vector_dim(cfg.vectors.path) if cfg.vectors.path else None)
     model, train, _ = resolve(cfg.model, cfg.train.model_copy(update={"seed": seed}), shape, vectors_dim)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -12,7 +12,7 @@ import time
 from prefect import flow, task
 from prefect.logging import get_run_logger
 
-from lstm_models.vectors import VectorFileError, vector_dim
+from lstm_models.vectors import named_source_version
 from tasks.sentiment.baseline import train_baseline_task
 from tasks.sentiment.config import SentimentConfig, WordVectorsConfig
 from tasks.sentiment.evaluate import evaluate_task, publish_length_slices
@@ -22,11 +22,10 @@ from tasks.sentiment.profile import profile_reviews_task, review_drift_task
 from tasks.sentiment.publish import publish_sentiment_task
 from tasks.sentiment.sizing import DataShape, publish_settings, resolve
 from tasks.sentiment.tokenize import tokenize_reviews_task
-from tasks.sentiment.train import train_classifier_task
+from tasks.sentiment.train import train_classifier_task, vectors_dim
 from tasks.sentiment.validate import validate_reviews_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import run_stage
-from tasks.shared.errors import ConfigError
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry import current_champion
@@ -44,13 +43,12 @@ def hash_input(path: str) -> str:
 
 
 def word_vectors_file(vectors: WordVectorsConfig) -> tuple[int | None, str | None]:
-    """The pretrained vectors' dimension and content hash (None, None without a file)."""
-    if not vectors.path:
-        return None, None
-    try:
-        return vector_dim(vectors.path), file_sha256(vectors.path)
-    except VectorFileError as e:
-        raise ConfigError(f"vectors.path: {e}") from None
+    """The pretrained vectors' dimension and what the cache key follows (the file's content hash,
+    or the named source's package version); (None, None) without vectors."""
+    dim = vectors_dim(vectors)
+    if vectors.named:
+        return dim, named_source_version(vectors.named)
+    return dim, file_sha256(vectors.path) if vectors.path else None
 
 
 def prepare_reviews(data: str, cfg: SentimentConfig, output: str):

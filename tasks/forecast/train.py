@@ -70,7 +70,7 @@ def fit_config(n_train: int, train_cfg: ForecastTrainSettings) -> TrainConfig:
     base = TrainConfig(epochs=math.ceil(budget / max(n_train, 1)), batch_size=bs, lr=train_cfg.lr,
                        weight_decay=train_cfg.weight_decay, clip=train_cfg.clip, patience=train_cfg.patience,
                        seed=train_cfg.seed, device=train_cfg.device, amp=train_cfg.amp, max_samples=budget,
-                       lr_schedule=train_cfg.lr_schedule)
+                       lr_schedule=train_cfg.lr_schedule, max_minutes=train_cfg.max_minutes)
     base.eval_every_steps = train_cfg.eval_every_steps or max(1, base.total_steps(n_train) // train_cfg.evals)
     return base
 

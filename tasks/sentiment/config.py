@@ -26,7 +26,7 @@ class ReviewValidationConfig(Section):
 
 
 class PreprocessConfig(Section):
-    seq_len: int = Field(200, ge=1, le=10_000, description="Cap on tokens per text (truncation)")
+    seq_len: int = Field(400, ge=1, le=10_000, description="Cap on tokens per text (the first seq_len are kept)")
     min_count: int = Field(2, ge=1, description="Minimum count in the training split to enter the vocabulary")
     max_vocab: int | None = Field(None, ge=3)
     workers: int = Field(0, ge=0, description="Tokenizer processes; 0 = one per CPU core")
@@ -53,11 +53,20 @@ class ClassifierConfig(Section):
 
 
 class WordVectorsConfig(Section):
-    """Pretrained word vectors to start the embedding from: a local GloVe or word2vec text file."""
+    """Pretrained word vectors to start the embedding from: a named source installed with the
+    project (glove-6b-50d) or a local GloVe or word2vec text file; model.embedding_dim follows
+    their dimension."""
 
-    path: str | None = Field(None, description="GloVe or word2vec text file (.txt or .txt.gz); empty: none. "
-                                               "model.embedding_dim follows the file's dimension")
+    source: Literal["glove-6b-50d"] | None = Field("glove-6b-50d", description="Named vectors from an installed package "
+                                                                     "(glove-6b-50d: GloVe 6B, 50 dimensions, PDDL 1.0); "
+                                                                     "used unless path is set")
+    path: str | None = Field(None, description="GloVe or word2vec text file (.txt or .txt.gz); wins over source")
     freeze: bool = Field(False, description="Keep the embedding as loaded (True) or fine-tune it (False)")
+
+    @property
+    def named(self) -> str | None:
+        """The named source in use (None where a file is given or no vectors at all)."""
+        return None if self.path else self.source
 
 
 class SentimentTrainSettings(TrainSettings):

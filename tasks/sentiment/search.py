@@ -19,7 +19,7 @@ from lstm_models.training import TrainConfig, fit, predict
 
 from .config import SentimentConfig
 from .sizing import DataShape, resolve
-from .train import bce, build_classifier, load_split
+from .train import bce, build_classifier, load_split, start_embedding, vectors_dim
 
 SPACE = {  # categorical choices and ranges; everything else comes from the config
     "embedding_dim": [32, 64, 128, 256],
@@ -43,10 +43,13 @@ def suggest(trial) -> dict:
 
 def trial_config(base: SentimentConfig, params: dict, shape: DataShape) -> SentimentConfig:
     """The config a trial trains: its parameters over the base config; epochs and patience follow
-    the data for the trial's batch size (sizing.py) unless the base config fixes them."""
-    model = base.model.model_copy(update={k: params[k] for k in MODEL_KEYS if k in params})
+    the data for the trial's batch size (sizing.py) unless the base config fixes them. With word
+    vectors the embedding is theirs (its size is not searched)."""
+    dim = vectors_dim(base.vectors)
+    keys = [k for k in MODEL_KEYS if k in params and not (dim and k == "embedding_dim")]
+    model = base.model.model_copy(update={k: params[k] for k in keys})
     train = base.train.model_copy(update={k: params[k] for k in ("lr", "batch_size") if k in params})
-    model, train, _ = resolve(model, train, shape)
+    model, train, _ = resolve(model, train, shape, dim)
     return base.model_copy(update={"model": model, "train": train})
 
 
@@ -58,6 +61,8 @@ def run_trial(trial, cfg: SentimentConfig, tokens: str, vocab_size: int) -> dict
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(cfg.train.seed)
     model = build_classifier(vocab_size, cfg.model)
+    if cfg.vectors.named or cfg.vectors.path:  # as the training stage starts it
+        start_embedding(model, str(Path(tokens).parent / "vocab.json"), cfg.vectors, cfg.train.seed)
 
     def report(record: dict) -> None:
         step = int(round(record["epoch"]))

@@ -15,7 +15,7 @@ from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
 from lstm_models.distributed import run_distributed, world
 from lstm_models.training import TrainConfig, fit
-from lstm_models.vectors import VectorFileError, load_vectors
+from lstm_models.vectors import VectorFileError, load_named_vectors, load_vectors, named_vector_dim, vector_dim
 from tasks.shared.artifacts import progress_reporter
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.config import TrainSettings
@@ -41,17 +41,31 @@ def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, y)
 
 
+def vectors_dim(vectors: WordVectorsConfig) -> int | None:
+    """The dimension of the configured word vectors (None without vectors)."""
+    try:
+        if vectors.named:
+            return named_vector_dim(vectors.named)
+        return vector_dim(vectors.path) if vectors.path else None
+    except VectorFileError as e:
+        raise ConfigError(f"vectors.{'source' if vectors.named else 'path'}: {e}") from None
+
+
 def start_embedding(model: LSTMClassifier, vocab: str, vectors: WordVectorsConfig, seed: int) -> dict:
     """Copy the pretrained vectors into the embedding (frozen or not); returns their coverage."""
     itos = json.loads(Path(vocab).read_text())["itos"]
     try:
-        weights, coverage = load_vectors(vectors.path, itos, seed=seed)
+        if vectors.named:
+            weights, coverage = load_named_vectors(vectors.named, itos, seed=seed)
+        else:
+            weights, coverage = load_vectors(vectors.path, itos, seed=seed)
     except VectorFileError as e:
-        raise ConfigError(f"vectors.path: {e}") from None
+        raise ConfigError(f"vectors.{'source' if vectors.named else 'path'}: {e}") from None
     with torch.no_grad():
         model.embedding.weight.copy_(weights)
     model.embedding.weight.requires_grad_(not vectors.freeze)
-    return {**coverage.as_dict(), "file": vectors.path, "frozen": vectors.freeze}
+    return {**coverage.as_dict(), **({"source": vectors.named} if vectors.named else {"file": vectors.path}),
+            "frozen": vectors.freeze}
 
 
 def train_classifier(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
@@ -70,7 +84,7 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
-    pretrained = start_embedding(model, vocab, vectors, train_cfg.seed) if vectors.path else None
+    pretrained = start_embedding(model, vocab, vectors, train_cfg.seed) if vectors.named or vectors.path else None
     result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump(exclude={"processes"})), progress=progress,
                  checkpoint=checkpoint, on_eval=on_eval)
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
@@ -85,7 +99,8 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
 @cached_task(name="train-lstm", stage="train")
 def train_classifier_task(tokens: str, vocab: str, vocab_size: int, model: ClassifierConfig, train: TrainSettings,
                           vectors: WordVectorsConfig, vectors_sha256: str | None, out_dir: str, cache_key: str) -> dict:
-    """vectors_sha256: the word-vector file's content hash, so the cache key follows the file."""
+    """vectors_sha256: the word-vector file's content hash (or the named source's package version),
+    so the cache key follows the vectors."""
     from prefect.logging import get_run_logger
 
     out = Path(out_dir)

@@ -21,6 +21,8 @@ class TrainSettings(Section):
     clip: float = Field(5.0, ge=0)
     patience: int = Field(2, ge=1)
     eval_every_steps: int | None = Field(None, ge=1)
+    max_minutes: float | None = Field(None, gt=0, description="Time cap on training: past it, one last validation "
+                                                              "and the best weights so far; empty: none")
     seed: int = 13
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     amp: bool = True

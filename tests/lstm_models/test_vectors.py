@@ -81,3 +81,28 @@ def test_a_classifier_starting_from_vectors_learns_and_freezing_keeps_them(revie
     after = F.binary_cross_entropy_with_logits(predict(model, data), data.y).item()
     assert after < before - 0.05
     assert torch.equal(model.embedding.weight, weights) == freeze
+
+
+def test_named_source_rows_come_from_the_installed_glove_matrix():
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from lstm_models.vectors import NAMED_SOURCES, _named_files, load_named_vectors, named_vector_dim
+
+    assert "glove-6b-50d" in NAMED_SOURCES and named_vector_dim("glove-6b-50d") == 50
+    matrix_path, words_path = _named_files("glove-6b-50d")
+    words = pq.read_table(words_path).column("index").to_pylist()
+    matrix = np.load(matrix_path, mmap_mode="r")
+    itos = ["_PAD", "_UNK", "good", "Great", "zzqxnotaword"]
+    weights, coverage = load_named_vectors("glove-6b-50d", itos, seed=1)
+    assert coverage.found == 2 and coverage.words == 3  # "Great" matched lower-cased, the made-up word not
+    assert torch.equal(weights[2], torch.from_numpy(np.array(matrix[words.index("good")])))
+    assert torch.equal(weights[3], torch.from_numpy(np.array(matrix[words.index("great")])))
+    assert weights[0].abs().sum() == 0 and weights[4].abs().sum() > 0  # _PAD zero, the OOV word a random vector
+
+
+def test_unknown_named_source_is_a_clear_error():
+    from lstm_models.vectors import load_named_vectors
+
+    with pytest.raises(VectorFileError, match="unknown vector source 'glove-nope'"):
+        load_named_vectors("glove-nope", ["_PAD", "_UNK", "a"])

@@ -7,20 +7,22 @@ from tasks.sentiment.sizing import DataShape, resolve
 
 
 @pytest.mark.parametrize("shape,expected", [
-    # the bundled sample's training split: long reviews, a smaller set -> the search's model, ~1,500 updates of 64
+    # the bundled sample's training split: long reviews, a smaller set -> the search's model; validation
+    # once an epoch ends training (30 passes at most)
     (DataShape(5173, 81, 13537), {"embedding_dim": 128, "hidden_size": 32, "dropout": 0.1, "lr": 5e-3,
-                                  "batch_size": 64, "epochs": 19, "patience": 4}),
-    # 1,600 long reviews: batches of 32 and the 30-pass cap (small sets stopped improving at epoch 5 with 64)
-    (DataShape(1611, 80, 6276), {"hidden_size": 32, "batch_size": 32, "epochs": 30, "patience": 6}),
+                                  "batch_size": 64, "epochs": 30, "patience": 4, "eval_every_steps": None}),
+    # 1,600 long reviews: batches of 32 (small sets stopped improving at epoch 5 with 64)
+    (DataShape(1611, 80, 6276), {"hidden_size": 32, "batch_size": 32, "epochs": 30, "patience": 4}),
     # 5,000 titles: short texts, a small set -> the small model
     (DataShape(5187, 4, 1861), {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3, "lr": 2e-3, "batch_size": 64}),
-    # tens of thousands of one-line sentences: a large set earns the capacity; few passes suffice
+    # tens of thousands of one-line sentences: a large set earns the capacity; 938 updates an epoch, so
+    # validation four times an epoch and patience two epochs: no update budget ends it early
     (DataShape(60_000, 9, 14_000), {"embedding_dim": 128, "hidden_size": 128, "lr": 2e-3, "batch_size": 64,
-                                    "epochs": 5, "patience": 4}),
+                                    "epochs": 30, "eval_every_steps": 235, "patience": 8}),
     # long and large: the large set's model
     (DataShape(25_000, 230, 60_000), {"hidden_size": 128, "dropout": 0.5, "lr": 2e-3}),
-    # millions of reviews: bigger batches, the 5-pass floor
-    (DataShape(3_000_000, 80, 500_000), {"batch_size": 128, "epochs": 5}),
+    # millions of reviews: bigger batches, validation every quarter epoch
+    (DataShape(3_000_000, 80, 500_000), {"batch_size": 128, "epochs": 30, "eval_every_steps": 5860}),
 ])
 def test_rules_follow_the_size_and_length_of_the_training_split(shape, expected):
     model, train, record = resolve(ClassifierConfig(), SentimentTrainSettings(), shape)
