@@ -31,7 +31,7 @@ from tasks.sentiment.evaluate import evaluate_classifier
 from tasks.sentiment.ingest import write_raw
 from tasks.sentiment.sizing import DataShape, resolve
 from tasks.sentiment.tokenize import tokenize_reviews
-from tasks.sentiment.train import load_classifier, load_split, train_classifier
+from tasks.sentiment.train import load_classifier, load_split, train_classifier, vectors_for
 from tasks.sentiment.validate import validate_raw
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "amazon_polarity_head6459.ft.txt.bz2"
@@ -73,6 +73,7 @@ def prepare(name: str, root: Path, cfg: SentimentConfig) -> tuple[str, str, dict
 
 def run_lstm(tokens: str, stats: dict, cfg: SentimentConfig, seed: int, out: Path) -> dict:
     shape = DataShape(stats["splits"]["train"], stats["median_train_length"], stats["vocab_size"])
+    cfg = cfg.model_copy(update={"vectors": vectors_for(cfg.model, cfg.vectors)})
     vectors_dim = (named_vector_dim(cfg.vectors.named) if cfg.vectors.named
                    else vector_dim(cfg.vectors.path) if cfg.vectors.path else None)
     model, train, _ = resolve(cfg.model, cfg.train.model_copy(update={"seed": seed}), shape, vectors_dim)

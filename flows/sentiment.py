@@ -22,7 +22,7 @@ from tasks.sentiment.profile import profile_reviews_task, review_drift_task
 from tasks.sentiment.publish import publish_sentiment_task
 from tasks.sentiment.sizing import DataShape, publish_settings, resolve
 from tasks.sentiment.tokenize import tokenize_reviews_task
-from tasks.sentiment.train import train_classifier_task, vectors_dim
+from tasks.sentiment.train import train_classifier_task, vectors_dim, vectors_for
 from tasks.sentiment.validate import validate_reviews_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import run_stage
@@ -101,6 +101,7 @@ def _sentiment_training(data: str, config: SentimentConfig, output: str, registr
         "mean tokens a review": round(tok["mean_length"], 1), f"reviews truncated to {cfg.preprocess.seq_len}": tok["truncated"],
         "out-of-vocabulary share (train)": tok["train_oov_rate"]})
     # settings left empty in the config follow the training split (its size and text lengths)
+    cfg = cfg.model_copy(update={"vectors": vectors_for(cfg.model, cfg.vectors)})  # the default vectors yield to a set embedding_dim
     vectors_dim, vectors_sha = word_vectors_file(cfg.vectors)
     model_cfg, train_cfg, sizing = resolve(cfg.model, cfg.train, data_shape(tok), vectors_dim)
     cfg = cfg.model_copy(update={"model": model_cfg, "train": train_cfg})

@@ -16,18 +16,20 @@ INFERENCE_BATCH = 64
 
 
 class SentimentPredictor:
-    def __init__(self, model: LSTMClassifier, itos: list[str], seq_len: int, threshold: float = 0.5):
+    def __init__(self, model: LSTMClassifier, itos: list[str], seq_len: int, threshold: float = 0.5, tail: int = 0):
         self.model, self.index, self.seq_len, self.threshold = model.eval(), token_index(itos), seq_len, threshold
+        self.tail = tail  # tokens kept from the end of a text over seq_len, as training kept them
 
     @classmethod
     def load(cls, bundle: str | Path) -> "SentimentPredictor":
         config = read_config(bundle, "sentiment")
         itos = read_json(Path(bundle), "vocab.json")["itos"]
         model = load_weights_into(LSTMClassifier(vocab_size=len(itos), **config["model"]), bundle)
-        return cls(model, itos, int(config["seq_len"]), float(config.get("threshold", 0.5)))
+        return cls(model, itos, int(config["seq_len"]), float(config.get("threshold", 0.5)),
+                   int(config.get("tail_tokens", 0)))  # bundles before issue 19 kept the head only
 
     def encode(self, texts: list[str]) -> TensorData:
-        ids = [encode(tokenize(strip_fasttext_label(t)), self.index, self.seq_len) for t in texts]
+        ids = [encode(tokenize(strip_fasttext_label(t)), self.index, self.seq_len, self.tail) for t in texts]
         return TensorData.from_sequences(ids, np.zeros(len(ids), dtype=np.float32))
 
     def _scores(self, data: TensorData) -> tuple[np.ndarray, np.ndarray]:

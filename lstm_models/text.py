@@ -85,12 +85,14 @@ def build_vocab(counts: Counter, min_count: int = 2, max_size: int | None = None
     return [PAD, UNK, *kept]
 
 
-def encode(tokens: list[str], index: dict[str, int], seq_len: int) -> list[int]:
-    """Token ids, truncated to the first seq_len tokens; never empty (an empty text is one _UNK).
-
-    No padding here: batches are padded only to their own longest example.
+def encode(tokens: list[str], index: dict[str, int], seq_len: int, tail: int = 0) -> list[int]:
+    """Token ids of at most seq_len tokens: a longer text keeps its first seq_len - tail tokens and
+    its last `tail` (head + tail: a review's verdict is often at its end). Never empty (an empty
+    text is one _UNK). No padding here: batches are padded only to their own longest example.
     """
-    ids = [index.get(t, UNK_ID) for t in tokens[:seq_len]]
+    if len(tokens) > seq_len:
+        tokens = tokens[:seq_len - tail] + (tokens[-tail:] if tail else [])
+    ids = [index.get(t, UNK_ID) for t in tokens]
     return ids or [UNK_ID]
 
 

@@ -26,11 +26,18 @@ class ReviewValidationConfig(Section):
 
 
 class PreprocessConfig(Section):
-    seq_len: int = Field(400, ge=1, le=10_000, description="Cap on tokens per text (the first seq_len are kept)")
+    seq_len: int = Field(400, ge=1, le=10_000, description="Cap on tokens per text (which are kept: tail_tokens)")
+    tail_tokens: int = Field(150, ge=0, description="Of a text longer than seq_len, keep this many tokens from its "
+                                                  "end (at most seq_len / 2) and the rest from its start; 0: the start only")
     min_count: int = Field(2, ge=1, description="Minimum count in the training split to enter the vocabulary")
     max_vocab: int | None = Field(None, ge=3)
     workers: int = Field(0, ge=0, description="Tokenizer processes; 0 = one per CPU core")
     shard_rows: int = Field(20_000, ge=100, description="Rows per tokenization shard")
+
+    @property
+    def tail(self) -> int:
+        """The tokens kept from the end of a long text: tail_tokens, at most half the cap."""
+        return min(self.tail_tokens, self.seq_len // 2)
 
 
 class SplitConfig(Section):

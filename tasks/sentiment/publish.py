@@ -36,7 +36,7 @@ LSTM sentiment classifier (1 = positive, `__label__2`; 0 = negative, `__label__1
 - Rows: read {r['read']}, accepted {r['accepted']}, quarantined {r['quarantined']}
 - Split (seeded hash of each review's tokens, duplicates kept together; seed {info['split_seed']}):
   train {s['train']}, validation {s['val']}, test {s['test']}; duplicate reviews: {info['duplicate_reviews']}
-- Vocabulary: {info['vocab_size']} entries from the training split only (min count {info['config']['preprocess']['min_count']}); sequences capped at {info['config']['preprocess']['seq_len']} tokens
+- Vocabulary: {info['vocab_size']} entries from the training split only (min count {info['config']['preprocess']['min_count']}); sequences capped at {info['config']['preprocess']['seq_len']} tokens{f" (the start and the last {tail(info)})" if tail(info) else ""}
 - Retraining policy: the vocabulary is rebuilt from each run's training split (not frozen from the previous champion), so new words enter the model; profile.json summarises this data for drift reports
 
 ## Metrics on the held-out test split
@@ -67,11 +67,18 @@ Weights are safetensors and everything else JSON: loading runs no code from the 
 """
 
 
+def tail(info: dict) -> int:
+    """Tokens kept from the end of a long text (PreprocessConfig.tail, from the run's config)."""
+    pre = info["config"]["preprocess"]
+    return min(pre["tail_tokens"], pre["seq_len"] // 2)
+
+
 def publish_sentiment(info: dict, weights: str, vocab: str, profile: str, plots: dict[str, str], bundles_dir: Path,
                       key: str) -> Path:
     config = {
         "kind": "sentiment", "format": BUNDLE_FORMAT, "model": info["config"]["model"],
         "vocab_size": info["vocab_size"], "seq_len": info["config"]["preprocess"]["seq_len"],
+        "tail_tokens": tail(info),
         "labels": {"0": "negative (__label__1)", "1": "positive (__label__2)"}, "threshold": 0.5,
         "pipeline": info["config"],
     }

@@ -19,7 +19,7 @@ from lstm_models.training import TrainConfig, fit, predict
 
 from .config import SentimentConfig
 from .sizing import DataShape, resolve
-from .train import bce, build_classifier, load_split, start_embedding, vectors_dim
+from .train import bce, build_classifier, load_split, start_embedding, vectors_dim, vectors_for
 
 SPACE = {  # categorical choices and ranges; everything else comes from the config
     "embedding_dim": [32, 64, 128, 256],
@@ -45,12 +45,13 @@ def trial_config(base: SentimentConfig, params: dict, shape: DataShape) -> Senti
     """The config a trial trains: its parameters over the base config; epochs and patience follow
     the data for the trial's batch size (sizing.py) unless the base config fixes them. With word
     vectors the embedding is theirs (its size is not searched)."""
-    dim = vectors_dim(base.vectors)
+    vectors = vectors_for(base.model, base.vectors)
+    dim = vectors_dim(vectors)
     keys = [k for k in MODEL_KEYS if k in params and not (dim and k == "embedding_dim")]
     model = base.model.model_copy(update={k: params[k] for k in keys})
     train = base.train.model_copy(update={k: params[k] for k in ("lr", "batch_size") if k in params})
     model, train, _ = resolve(model, train, shape, dim)
-    return base.model_copy(update={"model": model, "train": train})
+    return base.model_copy(update={"model": model, "train": train, "vectors": vectors})
 
 
 def run_trial(trial, cfg: SentimentConfig, tokens: str, vocab_size: int) -> dict:

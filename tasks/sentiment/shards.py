@@ -74,10 +74,10 @@ def _vocab_index(vocab_path: str) -> dict[str, int]:
     return _INDEX[1]
 
 
-def encode_shard(tokens_path: str, vocab_path: str, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+def encode_shard(tokens_path: str, vocab_path: str, seq_len: int, tail: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Pass 2 for one shard: (length of each review, all its ids end to end), as int32 arrays."""
     index = _vocab_index(vocab_path)
-    encoded = [encode(t, index, seq_len) for t in pq.read_table(tokens_path).column("tokens").to_pylist()]
+    encoded = [encode(t, index, seq_len, tail) for t in pq.read_table(tokens_path).column("tokens").to_pylist()]
     inverse = np.load(tokens_path + ".inverse.npy")
     d_len = np.fromiter(map(len, encoded), np.int64, len(encoded))
     d_flat = np.fromiter(chain.from_iterable(encoded), np.int32, int(d_len.sum()))

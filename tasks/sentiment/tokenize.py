@@ -118,6 +118,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
 
         itos = build_vocab(counts, preprocess.min_count, preprocess.max_vocab)
         vocab = {"itos": itos, "min_count": preprocess.min_count, "seq_len": preprocess.seq_len,
+                 "tail_tokens": preprocess.tail,
                  "train_tokens": int(sum(counts.values())), "train_types": len(counts)}
         vocab_path = out_dir / "vocab.json"
         vocab_path.write_text(json.dumps(vocab, ensure_ascii=False))
@@ -129,7 +130,8 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
         lengths = np.empty(n, np.int32)
         start = 0
         with pq.ParquetWriter(out_dir / "tokens.parquet", schema) as writer:
-            for shard_lengths, flat in runner.imap(encode_shard, ((p, str(vocab_path), preprocess.seq_len) for p in paths)):
+            for shard_lengths, flat in runner.imap(encode_shard, ((p, str(vocab_path), preprocess.seq_len, preprocess.tail)
+                                                                   for p in paths)):
                 m = len(shard_lengths)
                 offsets = np.zeros(m + 1, np.int32)
                 np.cumsum(shard_lengths, out=offsets[1:])

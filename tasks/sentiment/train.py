@@ -41,6 +41,15 @@ def bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, y)
 
 
+def vectors_for(model: ClassifierConfig, vectors: WordVectorsConfig) -> WordVectorsConfig:
+    """The vectors a run uses: the named source (the default) yields to an embedding size set in
+    the config that it does not have (a config written before the vectors were the default keeps
+    training as it did); a file given by path does not (its dimension must match: a clear error)."""
+    if vectors.named and model.embedding_dim is not None and model.embedding_dim != vectors_dim(vectors):
+        return vectors.model_copy(update={"source": None})
+    return vectors
+
+
 def vectors_dim(vectors: WordVectorsConfig) -> int | None:
     """The dimension of the configured word vectors (None without vectors)."""
     try:

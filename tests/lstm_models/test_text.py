@@ -38,3 +38,18 @@ def test_encode_truncates_maps_unknown_and_never_returns_empty():
 def test_strip_fasttext_label_only_at_start():
     assert strip_fasttext_label("__label__2 Great: fine") == "Great: fine"
     assert strip_fasttext_label("no label __label__1 here") == "no label __label__1 here"
+
+
+def test_encode_keeps_head_and_tail_of_a_long_text():
+    index = token_index([PAD, UNK, *"abcdefghij"])
+    tokens = list("abcdefghij")
+    assert encode(tokens, index, 4) == [2, 3, 4, 5]  # the head only (the default)
+    assert encode(tokens, index, 4, tail=2) == [2, 3, 10, 11]  # two from the start, the last two
+    assert encode(tokens[:3], index, 4, tail=2) == [2, 3, 4]  # a text within the cap is whole
+
+
+def test_the_tail_is_at_most_half_the_cap():
+    from tasks.sentiment.config import PreprocessConfig
+
+    assert PreprocessConfig().tail == 150  # the default: 250 from the start, 150 from the end of 400
+    assert PreprocessConfig(seq_len=100).tail == 50  # a small cap keeps its head too

@@ -38,3 +38,16 @@ def test_a_value_in_the_config_wins_over_the_rule():
     assert train.lr == 5e-3 and record["settings"]["lr"][1] != "config"
     assert record["settings"]["hidden_size"] == (32, "config") and record["settings"]["epochs"] == (3, "config")
     assert record["settings"]["embedding_dim"][1] != "config"
+
+
+def test_the_default_vectors_yield_to_an_embedding_size_set_in_the_config():
+    from tasks.sentiment.config import WordVectorsConfig
+    from tasks.sentiment.train import vectors_for
+
+    default = SentimentConfig()
+    assert default.vectors.named == "glove-6b-50d"
+    assert vectors_for(default.model, default.vectors).named == "glove-6b-50d"  # nothing set: GloVe
+    assert vectors_for(ClassifierConfig(embedding_dim=50), default.vectors).named == "glove-6b-50d"  # its own size
+    assert vectors_for(ClassifierConfig(embedding_dim=16), default.vectors).named is None  # an older config: as before
+    as_file = WordVectorsConfig(path="my-vectors.txt")
+    assert vectors_for(ClassifierConfig(embedding_dim=16), as_file) == as_file  # a file asked for: its check stays
