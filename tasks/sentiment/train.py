@@ -79,7 +79,7 @@ def start_embedding(model: LSTMClassifier, vocab: str, vectors: WordVectorsConfi
 
 def train_classifier(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
                      progress: bool = True, checkpoint: Path | None = None, on_eval=None, vocab: str | None = None,
-                     vectors: WordVectorsConfig = WordVectorsConfig()) -> dict:
+                     vectors: WordVectorsConfig | None = None) -> dict:
     """Train and write model.safetensors and training.json to out_dir; with train.processes > 1,
     on that many processes (DistributedDataParallel, lstm_models/distributed.py), this one rank 0."""
     return run_distributed(_train_rank, getattr(train_cfg, "processes", 1), tokens, vocab_size, model_cfg, train_cfg,
@@ -89,11 +89,13 @@ def train_classifier(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, 
 
 def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train_cfg: TrainSettings, out_dir: Path,
                 progress: bool = False, checkpoint: Path | None = None, on_eval=None, vocab: str | None = None,
-                vectors: WordVectorsConfig = WordVectorsConfig()) -> dict:
+                vectors: WordVectorsConfig | None = None) -> dict:
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
     model = build_classifier(vocab_size, model_cfg)
-    pretrained = start_embedding(model, vocab, vectors, train_cfg.seed) if vectors.named or vectors.path else None
+    vectors = vectors_for(model_cfg, vectors) if vectors is not None else None  # None: no pretrained vectors
+    pretrained = (start_embedding(model, vocab, vectors, train_cfg.seed)
+                  if vectors is not None and (vectors.named or vectors.path) else None)
     result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump(exclude={"processes"})), progress=progress,
                  checkpoint=checkpoint, on_eval=on_eval)
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
