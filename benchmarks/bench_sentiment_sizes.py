@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 
-from lstm_models.vectors import named_vector_dim, vector_dim
 from tasks.sentiment.baseline import train_baseline
 from tasks.sentiment.config import SentimentConfig
 from tasks.sentiment.evaluate import evaluate_classifier
@@ -32,6 +31,7 @@ from tasks.sentiment.ingest import write_raw
 from tasks.sentiment.sizing import DataShape, resolve
 from tasks.sentiment.tokenize import tokenize_reviews
 from tasks.sentiment.train import load_classifier, load_split, train_classifier, vectors_for
+from tasks.sentiment.train import vectors_dim as vectors_dim_of
 from tasks.sentiment.validate import validate_raw
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "amazon_polarity_head6459.ft.txt.bz2"
@@ -74,8 +74,7 @@ def prepare(name: str, root: Path, cfg: SentimentConfig) -> tuple[str, str, dict
 def run_lstm(tokens: str, stats: dict, cfg: SentimentConfig, seed: int, out: Path) -> dict:
     shape = DataShape(stats["splits"]["train"], stats["median_train_length"], stats["vocab_size"])
     cfg = cfg.model_copy(update={"vectors": vectors_for(cfg.model, cfg.vectors)})
-    vectors_dim = (named_vector_dim(cfg.vectors.named) if cfg.vectors.named
-                   else vector_dim(cfg.vectors.path) if cfg.vectors.path else None)
+    vectors_dim = vectors_dim_of(cfg.vectors)
     model, train, _ = resolve(cfg.model, cfg.train.model_copy(update={"seed": seed}), shape, vectors_dim)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
