@@ -75,6 +75,15 @@ class WordVectorsConfig(Section):
         """The named source in use (None where a file is given or no vectors at all)."""
         return None if self.path else self.source
 
+    @property
+    def enabled(self) -> bool:
+        return bool(self.path or self.source)
+
+    @property
+    def setting(self) -> str:
+        """The config key an error about these vectors names."""
+        return "vectors.source" if self.named else "vectors.path"
+
 
 class SentimentTrainSettings(TrainSettings):
     lr: float | None = Field(None, gt=0, description=FROM_DATA)

@@ -62,7 +62,7 @@ def run_trial(trial, cfg: SentimentConfig, tokens: str, vocab_size: int) -> dict
     train, val = load_split(tokens, "train"), load_split(tokens, "val")
     torch.manual_seed(cfg.train.seed)
     model = build_classifier(vocab_size, cfg.model)
-    if cfg.vectors.named or cfg.vectors.path:  # as the training stage starts it
+    if cfg.vectors.enabled:  # as the training stage starts it
         start_embedding(model, str(Path(tokens).parent / "vocab.json"), cfg.vectors, cfg.train.seed)
 
     def report(record: dict) -> None:

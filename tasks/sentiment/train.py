@@ -57,7 +57,7 @@ def vectors_dim(vectors: WordVectorsConfig) -> int | None:
             return named_vector_dim(vectors.named)
         return vector_dim(vectors.path) if vectors.path else None
     except VectorFileError as e:
-        raise ConfigError(f"vectors.{'source' if vectors.named else 'path'}: {e}") from None
+        raise ConfigError(f"{vectors.setting}: {e}") from None
 
 
 def start_embedding(model: LSTMClassifier, vocab: str, vectors: WordVectorsConfig, seed: int) -> dict:
@@ -69,7 +69,7 @@ def start_embedding(model: LSTMClassifier, vocab: str, vectors: WordVectorsConfi
         else:
             weights, coverage = load_vectors(vectors.path, itos, seed=seed)
     except VectorFileError as e:
-        raise ConfigError(f"vectors.{'source' if vectors.named else 'path'}: {e}") from None
+        raise ConfigError(f"{vectors.setting}: {e}") from None
     with torch.no_grad():
         model.embedding.weight.copy_(weights)
     model.embedding.weight.requires_grad_(not vectors.freeze)
@@ -95,7 +95,7 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
     model = build_classifier(vocab_size, model_cfg)
     vectors = vectors_for(model_cfg, vectors) if vectors is not None else None  # None: no pretrained vectors
     pretrained = (start_embedding(model, vocab, vectors, train_cfg.seed)
-                  if vectors is not None and (vectors.named or vectors.path) else None)
+                  if vectors is not None and vectors.enabled else None)
     result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump(exclude={"processes"})), progress=progress,
                  checkpoint=checkpoint, on_eval=on_eval)
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
