@@ -86,9 +86,10 @@ def run_guarded(fn, debug: bool):
 
 
 def run_training(kind: str, preflight, data: str, config: str | None, output: Path, debug: bool,
-                 registry: str | None = None, force: bool = False, **options) -> dict:
+                 registry: str | None = None, force: bool = False, sections: dict | None = None, **options) -> dict:
     """Check the input and the config before the Prefect server starts (fail fast), then run
-    the kind's training flow; user errors become exit code 2."""
+    the kind's training flow; user errors become exit code 2. sections: {section: {key: value}}
+    set over the config (what a command-line flag stands for)."""
     import importlib
 
     from flows import config as configs
@@ -102,6 +103,9 @@ def run_training(kind: str, preflight, data: str, config: str | None, output: Pa
             preflight(data)
         cls = {"sentiment": configs.SentimentConfig, "forecast": configs.ForecastConfig}[kind]
         cfg = configs.load_config(cls, config, kind)
+        for name, values in (sections or {}).items():
+            section = getattr(cfg, name)
+            cfg = cfg.model_copy(update={name: section.model_validate({**section.model_dump(), **values})})
         flow = getattr(importlib.import_module(f"flows.{kind}"), f"{kind}_training")
         if not debug:
             _quiet_console_tracebacks()
@@ -144,13 +148,21 @@ def sentiment_train(
     force: bool = ForceOpt,
     runner: str = RunnerOpt,
     workers: int | None = WorkersOpt,
+    unlabelled: str | None = typer.Option(None, "--unlabelled", help="Texts without labels (one a line) to pretrain "
+                                          "the model on as a language model first (sets pretrain.enabled)."),
     as_json: bool = JsonOpt,
     debug: bool = DebugOpt,
 ):
     """Run the sentiment flow: ingest, validate, tokenize, train, evaluate, publish."""
     from tasks.sentiment.ingest import check_input_file
 
-    summary = run_training("sentiment", check_input_file, data, config, output, debug, registry, force,
+    def preflight(path):
+        check_input_file(path)
+        if unlabelled:
+            check_input_file(unlabelled)
+
+    summary = run_training("sentiment", preflight, data, config, output, debug, registry, force,
+                           sections={"pretrain": {"enabled": True, "unlabelled": unlabelled}} if unlabelled else None,
                            runner=runner, workers=workers)
     typer.echo("Sentiment model published.")
     typer.echo(f"  bundle         {summary['bundle']}")

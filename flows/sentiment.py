@@ -51,6 +51,15 @@ def word_vectors_file(vectors: WordVectorsConfig) -> tuple[int | None, str | Non
     return dim, file_sha256(vectors.path) if vectors.path else None
 
 
+def pretrain_inputs(cfg: SentimentConfig) -> dict:
+    """The training stage's pretraining inputs: none when pretraining is off (older cache keys hold)."""
+    if not cfg.pretrain.enabled:
+        return {}
+    extra = cfg.pretrain.unlabelled
+    return {"pretrain": cfg.pretrain, "unlabelled_sha256": hash_input(extra) if extra else None,
+            "seq_len": cfg.preprocess.seq_len, "tail": cfg.preprocess.tail}
+
+
 def prepare_reviews(data: str, cfg: SentimentConfig, output: str):
     """Ingest, validate (the batch accepted or refused) and tokenize: the stages the training and
     search flows share. Returns the input hash and the three stage runs."""
@@ -112,7 +121,8 @@ def _sentiment_training(data: str, config: SentimentConfig, output: str, registr
     drift = run_stage(review_drift_task, output, valid=report["valid"], tokens=tok["tokens"], champion_bundle=champion_bundle)
     publish_drift("sentiment", drift.result, champion)
     train = run_stage(train_classifier_task, output, tokens=tok["tokens"], vocab=tok["vocab"], vocab_size=tok["vocab_size"],
-                      model=cfg.model, train=cfg.train, vectors=cfg.vectors, vectors_sha256=vectors_sha)
+                      model=cfg.model, train=cfg.train, vectors=cfg.vectors, vectors_sha256=vectors_sha,
+                      **pretrain_inputs(cfg))
     baseline = run_stage(train_baseline_task, output, valid=report["valid"], tokens=tok["tokens"], baseline=cfg.baseline)
     evaluation = run_stage(evaluate_task, output, tokens=tok["tokens"], weights=train.result["weights"],
                            training_summary=train.result["summary"], baseline=baseline.result,

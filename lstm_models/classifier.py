@@ -38,6 +38,7 @@ class LSTMClassifier(nn.Module):
         dropout: float = 0.3,
         pooling: str = "max",
         cell: str = "lstm",
+        word_dropout: float = 0.0,
     ):
         super().__init__()
         if cell not in ("lstm", "gru"):
@@ -48,9 +49,12 @@ class LSTMClassifier(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout}")
         if num_layers < 1 or hidden_size < 1 or embedding_dim < 1:
             raise ValueError("num_layers, hidden_size and embedding_dim must be >= 1")
         self.pooling = pooling
+        self.word_dropout = word_dropout
         self.bidirectional = bidirectional
         self.hidden_size = hidden_size
         directions = 2 if bidirectional else 1
@@ -72,7 +76,11 @@ class LSTMClassifier(nn.Module):
         pos = torch.arange(ids.size(1), device=ids.device)[None, :]
         real = pos < lengths[:, None]
         rev_index = torch.where(real, lengths[:, None] - 1 - pos, pos)
-        h = self.dropout(self.embedding(ids))
+        h = self.embedding(ids)
+        if self.training and self.word_dropout:  # whole tokens dropped, not single features
+            keep = torch.rand(h.shape[:2], device=h.device) >= self.word_dropout
+            h = h * keep[..., None] / (1 - self.word_dropout)
+        h = self.dropout(h)
         for i, directions in enumerate(self.layers):
             if i:
                 h = self.dropout(h)

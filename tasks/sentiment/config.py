@@ -57,6 +57,8 @@ class ClassifierConfig(Section):
     dropout: float | None = Field(None, ge=0, lt=1, description=FROM_DATA)
     pooling: Literal["last", "max", "mean"] = "max"
     cell: Literal["lstm", "gru"] = "lstm"
+    word_dropout: float = Field(0.0, ge=0, lt=1, description="Share of tokens dropped whole from each training "
+                                                             "text (their embedding zeroed)")
 
 
 class WordVectorsConfig(Section):
@@ -85,6 +87,21 @@ class WordVectorsConfig(Section):
         return "vectors.source" if self.named else "vectors.path"
 
 
+class PretrainSettings(Section):
+    """Language-model pretraining of the embedding and first LSTM layer before training on the
+    labels (lstm_models/pretrain.py): on the training split's texts and, with `unlabelled`, on
+    more texts of the same kind."""
+
+    enabled: bool = False
+    epochs: int = Field(4, ge=1, le=100, description="At most this many passes; the pass with the lowest "
+                                                    "validation-text loss is kept")
+    lr: float = Field(2e-3, gt=0)
+    targets: int = Field(2_000, ge=1, description="Words predicted: the most frequent; rarer ones count as _UNK")
+    max_minutes: float | None = Field(None, gt=0, description="A time cap on pretraining")
+    unlabelled: str | None = Field(None, description="A local text file (one text a line; fastText labels ignored) to "
+                                                     "pretrain on as well")
+
+
 class SentimentTrainSettings(TrainSettings):
     lr: float | None = Field(None, gt=0, description=FROM_DATA)
     epochs: int | None = Field(None, ge=1, description=FROM_DATA)
@@ -109,6 +126,7 @@ class SentimentConfig(Section):
     model: ClassifierConfig = ClassifierConfig()
     vectors: WordVectorsConfig = WordVectorsConfig()
     train: SentimentTrainSettings = SentimentTrainSettings()
+    pretrain: PretrainSettings = PretrainSettings()
     baseline: BaselineConfig = BaselineConfig()
     gate: GateConfig = GateConfig()
     docs: DataDocsConfig = DataDocsConfig()

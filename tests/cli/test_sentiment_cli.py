@@ -134,3 +134,23 @@ def test_bad_bundle_and_bad_config_exit_2(prefect_api, tmp_path):
     data.write_text("__label__1 bad\n")
     proc = run_cli(["sentiment", "train", "--data", str(data), "--config", str(bad_cfg)], prefect_api)
     assert proc.returncode == 2 and "model.dropout" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_missing_unlabelled_file_exits_2_naming_it(prefect_api, tmp_path, review_lines):
+    data = tmp_path / "d.ft.txt"
+    data.write_text("\n".join(review_lines[:50]) + "\n")
+    proc = run_cli(["sentiment", "train", "--data", str(data), "--unlabelled", str(tmp_path / "more.txt")], prefect_api)
+    assert proc.returncode == 2 and "more.txt" in proc.stderr and "input not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_train_with_unlabelled_texts_pretrains_on_them(prefect_api, tiny_config, tmp_path, review_lines):
+    data, more = tmp_path / "d.ft.txt", tmp_path / "more.txt"
+    data.write_text("\n".join(review_lines[:400]) + "\n")
+    more.write_text("\n".join(line.split(" ", 1)[1] for line in review_lines[400:700]) + "\n")  # no labels
+    proc = run_cli(["sentiment", "train", "--data", str(data), "--config", str(tiny_config), "--unlabelled", str(more),
+                    "--output", str(tmp_path / "out"), "--json"], prefect_api)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (summary,) = [json.loads(p.read_text()) for p in (tmp_path / "out").rglob("training.json")]
+    assert summary["pretrain"]["texts"] == summary["train_rows"] + 300

@@ -74,3 +74,17 @@ def test_constructor_rejects_bad_arguments():
         LSTMClassifier(10, dropout=1.5)
     with pytest.raises(ValueError, match="cell"):
         LSTMClassifier(10, cell="rnn")
+
+
+def test_word_dropout_drops_whole_tokens_in_training_only():
+    torch.manual_seed(0)
+    plain = LSTMClassifier(30, 8, 6, dropout=0.0)
+    dropped = LSTMClassifier(30, 8, 6, dropout=0.0, word_dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    ids, lengths = torch.randint(2, 30, (4, 12)), torch.full((4,), 12)
+    plain.eval(), dropped.eval()
+    assert torch.equal(plain(ids, lengths), dropped(ids, lengths))  # prediction reads every token
+    dropped.train()
+    assert not torch.allclose(plain(ids, lengths), dropped(ids, lengths))
+    with pytest.raises(ValueError, match="word_dropout"):
+        LSTMClassifier(30, word_dropout=1.0)
