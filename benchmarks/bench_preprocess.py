@@ -1,4 +1,4 @@
-"""Text preprocessing throughput: our sharded, streamed tokenization (tasks/tokenize.py) against
+"""Text preprocessing throughput: our sharded, streamed tokenization (tasks/sentiment/tokenize.py) against
 a plain sequential version of the article's steps, on the same reviews, in one run.
 
     .venv/bin/python benchmarks/bench_preprocess.py [--reviews 100000] [--workers 1,2]

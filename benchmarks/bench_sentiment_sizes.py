@@ -6,7 +6,7 @@ titles (the title alone), sentences (every sentence of every review, labelled wi
 label: about 30 k short texts, a noisy stand-in for a large set of one-line sentences).
 Each set goes through the pipeline's own ingest, validation and tokenization; the LSTM is
 trained with the pipeline's train function and scored on the test split, after the settings
-were fixed (the rules were chosen on validation splits: benchmarks/research/sentiment/).
+were fixed (the rules were chosen on validation splits: docs/decisions/sentiment-research.md).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_sentiment_sizes.py --seeds 13 7 [--sets titles full]
 

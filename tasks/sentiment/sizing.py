@@ -3,7 +3,7 @@
 A setting left empty (None) in the config is chosen here from the data, by the rules below; a
 setting given in the config is kept as it is. The rules were chosen on validation splits of
 sets built from the bundled reviews (full, subsets of 2,000 and 4,000, first sentences, titles;
-benchmarks/research/sentiment/REPORT.md, benchmarks/RESULTS.md), never on a test split:
+docs/decisions/sentiment-research.md, sentiment-defaults.md, benchmarks/RESULTS.md), never on a test split:
 
 - batch size: 32 under 4,000 training texts (small sets need the updates: at 64 they stopped
   improving after epoch 5), 64 up to 100,000, 128 beyond (extrapolated: keeps an epoch's

@@ -390,7 +390,7 @@ def series_profile(prices: pd.DataFrame, *, price_column: str = "Close", volume_
     """A JSON-serialisable summary of daily prices: the distribution of daily log returns of
     Close and of log1p(Volume) pooled over tickers, with a line per ticker.
 
-    prices: the Yahoo layout as tasks/stocks.py reads it (`ticker`, `Date`, `Close`, `Volume`;
+    prices: the Yahoo layout as tasks/forecast/prices.py reads it (`ticker`, `Date`, `Close`, `Volume`;
     names matched without regard to case; no ticker column means one series). Returns are taken
     within each ticker in date order; non-positive prices and negative volumes are left out
     (validated data has none). Zero-volume days count (log1p(0) = 0).
