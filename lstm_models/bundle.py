@@ -5,14 +5,14 @@ Loading never unpickles: weights are read with safetensors, everything else is J
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+from .atomic import atomic_folder
 
 WEIGHTS = "weights.safetensors"
 
@@ -31,11 +31,9 @@ def write_bundle(
     """Write the bundle into a temporary sibling folder, then rename it into place, so a reader
     never sees a partial bundle. `target` must not exist yet."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         raise BundleError(f"{target}: bundle already exists")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(tmp / WEIGHTS))
         for name, obj in json_files.items():
             (tmp / name).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
@@ -43,10 +41,6 @@ def write_bundle(
             (tmp / name).write_text(text, encoding="utf-8")
         for name, src in (copy_files or {}).items():
             shutil.copyfile(src, tmp / name)
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .atomic import atomic_file
 from .data import TensorData, batch_indices
 from .distributed import world
 
@@ -76,11 +77,8 @@ class FitResult:
 
 
 def _save_atomically(path: str | Path, obj: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # readers see the old checkpoint or the new one, never half of one
+    with atomic_file(path) as tmp:  # readers see the old checkpoint or the new one, never half of one
+        torch.save(obj, tmp)
 
 
 def select_device(name: str = "auto") -> torch.device:

@@ -2,11 +2,10 @@
 the CLI and the batch-prediction flow."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
+from lstm_models.atomic import atomic_file
 from tasks.shared.batch import prediction_path
 from tasks.shared.errors import DataError
 from tasks.shared.registry import Registry
@@ -77,9 +76,8 @@ def predict_forecast(data: str, registry: str, version: str | None, output: str)
     schema = pa.schema([("ticker", pa.string()), ("date", pa.string()), ("step", pa.int32()), (key, pa.float64()),
                         ("source_file", pa.string()), ("error", pa.string()), ("model_version", pa.string())])
     target = prediction_path(output, "forecast", version)
-    tmp = target.with_name(f".{target.name}.tmp")
     rows, failed, first_error = 0, 0, ""
-    try:
+    with atomic_file(target) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
             for ticker, paths in sorted(groups.items()):
                 sources = ", ".join(str(p) for p in paths)
@@ -103,8 +101,5 @@ def predict_forecast(data: str, registry: str, version: str | None, output: str)
                 rows += len(batch)
         if failed == len(groups):
             raise DataError(data, "no ticker could be forecast", first_error)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return {"kind": "forecast", "predictions": str(target), "version": version, "rows": rows,
             "tickers": len(groups) - failed, "unforecast": failed}

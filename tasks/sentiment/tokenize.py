@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lstm_models.atomic import move_into_place, new_folder
 from lstm_models.text import build_vocab
 from tasks.shared.caching import DONE, cached_task, code_version, staging
 from tasks.shared.runners import ShardMap
@@ -92,7 +91,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
         wanted = set(todo)
         for i, texts in enumerate(text_shards(valid_path, preprocess.shard_rows)):
             if i in wanted:
-                tmp = Path(tempfile.mkdtemp(prefix=f".{keys[i]}.", dir=shard_root))
+                tmp = new_folder(shard_root / keys[i])
                 yield texts, str(tmp / "tokens.parquet"), split, dedup
 
     try:
@@ -102,8 +101,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
             tmp = next(shard_root.glob(f".{keys[i]}.*"))
             _save_shard(tmp, digest, shard_split, shard_counts)
             (tmp / DONE).write_text("ok\n")
-            shutil.rmtree(shard_root / keys[i], ignore_errors=True)
-            os.rename(tmp, shard_root / keys[i])
+            move_into_place(tmp, shard_root / keys[i], replace=True)
             results[i] = (digest, shard_split, shard_counts)
         digests, split_ids = [], []
         for i, key in enumerate(keys):

@@ -25,9 +25,6 @@ import hashlib
 import importlib.util
 import inspect
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +36,8 @@ import fsspec
 from prefect import Task, task
 from prefect.logging import get_run_logger
 from pydantic import BaseModel
+
+from lstm_models.atomic import atomic_folder
 
 from .hashing import json_sha256
 from .locks import prefect_lock
@@ -127,18 +126,10 @@ def checkpoint_for(out_dir: str | Path) -> Path:
 def staging(out_dir: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it is renamed to out_dir with a completion marker,
     so a crash never leaves a folder that looks complete."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir, replace=True) as tmp:
         yield tmp
         (tmp / DONE).write_text("ok\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-        checkpoint_for(out_dir).unlink(missing_ok=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    checkpoint_for(out_dir).unlink(missing_ok=True)
 
 
 def write_stage_json(out_dir: str | Path, name: str, obj) -> str:

@@ -5,9 +5,7 @@ clear DataError: retrying cannot fix it."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,6 +13,8 @@ from urllib.parse import urlparse
 
 from prefect import task
 from prefect.tasks import exponential_backoff
+
+from lstm_models.atomic import atomic_file
 
 from .errors import DataError
 
@@ -30,31 +30,25 @@ def download(url: str, dest_dir: str | Path, timeout: float = 60) -> Path:
     temporary name and renamed, so a broken download never looks complete."""
     name = Path(urlparse(url).path).name or "download"
     target = Path(dest_dir) / hashlib.sha256(url.encode()).hexdigest()[:16] / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if urlparse(url).scheme in ("http", "https"):
-                try:
-                    with urllib.request.urlopen(url, timeout=timeout) as resp:
-                        shutil.copyfileobj(resp, out, 1 << 20)
-                except urllib.error.HTTPError as exc:
-                    if exc.code in TRANSIENT_HTTP:
-                        raise ConnectionError(f"{url}: HTTP {exc.code} (transient, will retry)") from None
-                    raise DataError(url, "download failed", f"HTTP {exc.code} {exc.reason}") from None
-            else:  # s3://, gs://, memory:// ...: whatever fsspec has a driver for
-                import fsspec
+    with atomic_file(target) as tmp, open(tmp, "wb") as out:
+        if urlparse(url).scheme in ("http", "https"):
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as resp:
+                    shutil.copyfileobj(resp, out, 1 << 20)
+            except urllib.error.HTTPError as exc:
+                if exc.code in TRANSIENT_HTTP:
+                    raise ConnectionError(f"{url}: HTTP {exc.code} (transient, will retry)") from None
+                raise DataError(url, "download failed", f"HTTP {exc.code} {exc.reason}") from None
+        else:  # s3://, gs://, memory:// ...: whatever fsspec has a driver for
+            import fsspec
 
-                try:
-                    with fsspec.open(url, "rb") as src:
-                        shutil.copyfileobj(src, out, 1 << 20)
-                except (ValueError, ImportError) as exc:
-                    raise DataError(url, "unsupported URL", str(exc)) from None
-                except FileNotFoundError:
-                    raise DataError(url, "download failed", "not found") from None
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            try:
+                with fsspec.open(url, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            except (ValueError, ImportError) as exc:
+                raise DataError(url, "unsupported URL", str(exc)) from None
+            except FileNotFoundError:
+                raise DataError(url, "download failed", "not found") from None
     return target
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -28,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import fsspec
+
+from lstm_models.atomic import atomic_file, atomic_folder, move_into_place, new_folder
 
 from .locks import prefect_lock
 
@@ -110,7 +111,7 @@ class Registry:
     def _publish_local(self, kind: str, bundle: Path, meta: dict) -> str:
         versions = Path(self._kind(kind)) / "versions"
         versions.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=versions))
+        tmp = new_folder(versions / "staging")  # hidden: .staging.<random>
         try:
             shutil.copytree(bundle, tmp, dirs_exist_ok=True)
             number = self._next_number(kind)
@@ -119,7 +120,7 @@ class Registry:
                 (tmp / VERSION_FILE).write_text(json.dumps({**meta, "version": version}, indent=2) + "\n")
                 (tmp / COMPLETE).write_text("ok\n")
                 try:
-                    os.rename(tmp, versions / version)  # fails if another run took the number first
+                    move_into_place(tmp, versions / version)  # fails if another run took the number first
                     return version
                 except OSError:
                     if not (versions / version).exists():
@@ -149,11 +150,8 @@ class Registry:
             return Path(self._version_dir(kind, version))
         cache = Path(cache_dir or Path(tempfile.gettempdir()) / "lstm-registry-cache") / kind / version
         if not (cache / COMPLETE).exists():
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".dl-", dir=cache.parent))
-            self.fs.get(self._version_dir(kind, version) + "/", str(tmp), recursive=True)
-            shutil.rmtree(cache, ignore_errors=True)
-            os.rename(tmp, cache)
+            with atomic_folder(cache, replace=True) as tmp:
+                self.fs.get(self._version_dir(kind, version) + "/", str(tmp), recursive=True)
         return cache
 
     def resolve(self, kind: str, version: str | None = None) -> tuple[str, Path]:
@@ -247,12 +245,8 @@ class Registry:
         if not self.local:
             self.fs.pipe_file(path, data)  # one object put: all or nothing
             return
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        with atomic_file(path) as tmp:
+            tmp.write_bytes(data)
 
     @contextmanager
     def lock(self, kind: str):
