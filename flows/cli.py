@@ -72,14 +72,13 @@ def fail(message: str) -> None:
 
 
 def run_guarded(fn, debug: bool):
-    """Run fn; user errors (bad data, config, bundle) become exit code 2 with one clear line."""
-    from lstm_models.bundle import BundleError
-    from tasks.shared.errors import PipelineError
-    from tasks.shared.registry import RegistryError
+    """Run fn; user errors (lstm_models.errors.UserError: bad data, config, bundle, registry)
+    become exit code 2 with one clear line."""
+    from lstm_models.errors import UserError
 
     try:
         return fn()
-    except (PipelineError, BundleError, RegistryError) as exc:
+    except UserError as exc:
         if debug:
             raise
         fail(str(exc))
@@ -132,7 +131,9 @@ def resolve_bundle(kind: str, bundle: Path | None, registry: str | None, version
 
     if bundle is not None:
         return bundle
-    return Registry(registry or f"outputs/{kind}/registry").resolve(kind, version)[1]
+    from tasks.shared.registry import default_output, default_registry
+
+    return Registry(registry or default_registry(default_output(kind))).resolve(kind, version)[1]
 
 
 def _summary_line(label: str, m: dict) -> str:

@@ -8,6 +8,7 @@ from tasks.shared.caching import use_shared_cache
 from tasks.shared.config import SharedCacheConfig
 from tasks.shared.errors import DataError
 from tasks.shared.fetch import fetch_input, is_url
+from tasks.shared.registry import default_registry
 
 
 def run_inputs(data: str, output: str, registry: str | None, cache: SharedCacheConfig) -> tuple[str, str]:
@@ -15,7 +16,7 @@ def run_inputs(data: str, output: str, registry: str | None, cache: SharedCacheC
     backoff) and kept as the raw input of record; the registry defaults to <output>/registry.
     With cache.shared set, stage folders are shared with other hosts through it."""
     use_shared_cache(cache.shared)
-    return (fetch_input(data, output) if is_url(data) else data), registry or f"{output}/registry"
+    return (fetch_input(data, output) if is_url(data) else data), registry or default_registry(output)
 
 
 @task(name="accept-batch")

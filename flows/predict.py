@@ -12,6 +12,7 @@ from tasks.forecast.predict import predict_forecast
 from tasks.sentiment.predict import predict_sentiment
 from tasks.shared.batch import summary_markdown
 from tasks.shared.fetch import fetch_input, is_url
+from tasks.shared.registry import default_output, default_registry
 from tasks.shared.runners import shard_runner
 
 from .common import PREDICTION_TIMEOUT_S
@@ -41,7 +42,7 @@ def batch_prediction(
     scoring processes for texts (default one a core; one for an input under 1 MB), or the Dask
     cluster's size; runner: where the chunks are scored: local (default), dask, tcp://HOST:PORT
     or processes (tasks/shared/runners.py)."""
-    registry = registry or f"outputs/{kind}/registry"
+    registry = registry or default_registry(default_output(kind))
     if is_url(data):
         data = fetch_input(data, output)
     with shard_runner(runner, workers):

@@ -13,11 +13,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_folder
+from .errors import UserError
 
 WEIGHTS = "weights.safetensors"
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """A bundle is missing, incomplete or unsafe to load."""
 
 

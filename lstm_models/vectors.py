@@ -16,8 +16,10 @@ from pathlib import Path
 
 import torch
 
+from .errors import UserError
 
-class VectorFileError(ValueError):
+
+class VectorFileError(UserError, ValueError):
     """A vector file that cannot be read, with its path and line."""
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lstm_models.errors import UserError
 
-class PipelineError(Exception):
+
+class PipelineError(UserError):
     """An error the user can fix: bad input, a rejected batch, a bad config."""
 
 

@@ -30,6 +30,7 @@ import fsspec
 
 from lstm_models.atomic import atomic_file, atomic_folder, move_into_place, new_folder
 
+from .errors import PipelineError
 from .locks import prefect_lock
 
 COMPLETE = "_COMPLETE"
@@ -37,7 +38,18 @@ VERSION_FILE = "version.json"
 _VERSION = re.compile(r"^v(\d{4,})(-[0-9a-f]+)?$")
 
 
-class RegistryError(Exception):
+def default_output(kind: str) -> str:
+    """Where a kind's runs write by default (the CLI's and the flows' --output)."""
+    return f"outputs/{kind}"
+
+
+def default_registry(output: str | Path) -> str:
+    """The registry a run or a command uses when none is given: <output>/registry (for a
+    command without an output: default_registry(default_output(kind))). The one spelling of it."""
+    return f"{output}/registry"
+
+
+class RegistryError(PipelineError):
     """A registry, version or champion that cannot be found or used."""
 
 
