@@ -120,6 +120,87 @@ def predict(model: nn.Module, data: TensorData, batch_size: int = 512, device: t
     return result
 
 
+def _update(net, model, optimizer, scaler, schedule, loss_fn, batch, clip, device, amp_dtype, use_amp) -> float:
+    """One optimiser step on one batch (AMP on CUDA, gradient clipping); returns the batch loss."""
+    x, lengths, y = batch
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+        loss = loss_fn(_forward(net, x, lengths).float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if clip:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    scaler.step(optimizer)
+    scaler.update()
+    if schedule is not None:
+        schedule.step()
+    return loss.item()
+
+
+# checkpoint key -> FitResult field: the run's record so far, saved and restored with the loop's state
+_RESULT_KEYS = {"best_state": "state_dict", "history": "history", "best_val_loss": "best_val_loss",
+                "best_epoch": "best_epoch", "stopped_early": "stopped_early"}
+_COUNTERS = ("bad_evals", "step", "seen", "epoch")
+
+
+@dataclass
+class LoopState:
+    """What the training loop carries from update to update, and what a checkpoint holds: this
+    one object saves and loads it (a field is written and read back, or neither), and keeps the
+    best weights at each validation (evaluated)."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    schedule: object | None
+    generator: torch.Generator
+    result: FitResult
+    bad_evals: int = 0
+    step: int = 0
+    seen: int = 0
+    epoch: int = 0  # the last finished epoch
+
+    def evaluated(self, record: dict, patience: int, out_of_time: bool) -> bool:
+        """Record one validation; keep the weights if they are the best so far. True: stop."""
+        r, v = self.result, record["val_loss"]
+        r.history.append(record)
+        if v is None or v < r.best_val_loss:
+            r.best_val_loss, r.best_epoch = v, record["epoch"]
+            r.state_dict = {k: t.detach().to("cpu", copy=True) for k, t in self.model.state_dict().items()}
+            self.bad_evals = 0
+        else:
+            self.bad_evals += 1
+        if self.bad_evals >= patience or out_of_time:
+            r.stopped_early, r.out_of_time = True, out_of_time
+        return r.stopped_early
+
+    def save(self, path: str | Path, rng_ranks: list | None = None) -> None:
+        _save_atomically(path, {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(), "schedule": self.schedule.state_dict() if self.schedule else {},
+            "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+            **({"torch_rng_ranks": rng_ranks} if rng_ranks is not None else {}),
+            **{k: getattr(self.result, name) for k, name in _RESULT_KEYS.items()},
+            **{k: getattr(self, k) for k in _COUNTERS},
+        })
+
+    def load(self, path: str | Path, rank: int = 0, ranks: int = 1) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
+        self.generator.set_state(state["generator"])
+        rng = state.get("torch_rng_ranks")  # each rank's own (dropout draws differ between ranks)
+        torch.set_rng_state(rng[rank] if rng is not None and len(rng) == ranks else state["torch_rng"])
+        for k, name in _RESULT_KEYS.items():
+            setattr(self.result, name, state[k])
+        for k in _COUNTERS:
+            setattr(self, k, state[k])
+        self.result.resumed_from_epoch = self.epoch
+
+
 def fit(
     model: nn.Module,
     train: TensorData,
@@ -184,32 +265,18 @@ def fit(
     if cfg.lr_schedule == "onecycle" and total_steps >= 20:  # too few steps to warm up and decay: constant
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total_steps,
                                                        pct_start=0.05, anneal_strategy="cos", final_div_factor=20)
-    bad_evals, step, seen, t0 = 0, 0, 0, time.perf_counter()
+    t0 = time.perf_counter()
     deadline = t0 + 60 * cfg.max_minutes if cfg.max_minutes else None
     running, running_n = 0.0, 0
-    first_epoch = 1
+    st = LoopState(model, optimizer, scaler, schedule, generator, result)
     if checkpoint is not None and Path(checkpoint).is_file():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        if schedule is not None:
-            schedule.load_state_dict(state["schedule"])
-        generator.set_state(state["generator"])
-        rng = state.get("torch_rng_ranks")  # each rank's own (dropout draws differ between ranks)
-        torch.set_rng_state(rng[rank] if rng is not None and len(rng) == ranks else state["torch_rng"])
-        result.state_dict, result.history = state["best_state"], state["history"]
-        result.best_val_loss, result.best_epoch = state["best_val_loss"], state["best_epoch"]
-        bad_evals, step, seen = state["bad_evals"], state["step"], state["seen"]
-        first_epoch = state["epoch"] + 1
-        result.resumed_from_epoch = state["epoch"]
-        result.stopped_early = state["stopped_early"]
-    if cfg.validate_start and first_epoch == 1 and len(val):
+        st.load(checkpoint, rank, ranks)
+    if cfg.validate_start and st.epoch == 0 and len(val):
         result.best_val_loss = val_loss()
         result.history.append({"epoch": 0.0, "step": 0, "train_loss": None, "val_loss": result.best_val_loss})
     model.train()
-    for epoch in range(first_epoch, cfg.epochs + 1):
-        if result.stopped_early or step >= total_steps:
+    for epoch in range(st.epoch + 1, cfg.epochs + 1):
+        if result.stopped_early or st.step >= total_steps:
             break
         bar = tqdm(
             total=steps_per_epoch, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
@@ -219,63 +286,37 @@ def fit(
             batch_n = len(idx)
             if ranks > 1 and batch_n >= ranks:  # a batch too small to share is run whole on every rank
                 idx = idx[rank::ranks]
-            x, lengths, y = train.batch(idx, device)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                loss = loss_fn(_forward(net, x, lengths).float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.clip:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            scaler.step(optimizer)
-            scaler.update()
-            if schedule is not None:
-                schedule.step()
-            step += 1
-            seen += batch_n
-            running += loss.item() * len(idx)
+            loss = _update(net, model, optimizer, scaler, schedule, loss_fn, train.batch(idx, device), cfg.clip,
+                           device, amp_dtype, use_amp)
+            st.step += 1
+            st.seen += batch_n
+            running += loss * len(idx)
             running_n += len(idx)
             bar.update(1)
             bar.set_postfix(loss=f"{running / running_n:.4f}")
             out_of_time = deadline is not None and time.perf_counter() > deadline
-            if step % eval_every == 0 or step == total_steps or out_of_time:
-                v = val_loss() if len(val) else None
-                record = {
-                    "epoch": round(step / steps_per_epoch, 3), "step": step,
-                    "train_loss": running / running_n, "val_loss": v,
-                }
+            if st.step % eval_every == 0 or st.step == total_steps or out_of_time:
+                record = {"epoch": round(st.step / steps_per_epoch, 3), "step": st.step,
+                          "train_loss": running / running_n, "val_loss": val_loss() if len(val) else None}
                 running, running_n = 0.0, 0
-                result.history.append(record)
+                stop = st.evaluated(record, cfg.patience, out_of_time)
                 if on_eval:
                     on_eval(record)
-                if v is None or v < result.best_val_loss:
-                    result.best_val_loss, result.best_epoch = v, record["epoch"]
-                    result.state_dict = {k: t.detach().to("cpu", copy=True) for k, t in model.state_dict().items()}
-                    bad_evals = 0
-                else:
-                    bad_evals += 1
-                if bad_evals >= cfg.patience or out_of_time:
-                    result.stopped_early, result.out_of_time = True, out_of_time
+                if stop:
                     break
-            if step >= total_steps:
+            if st.step >= total_steps:
                 break
         bar.close()
+        st.epoch = epoch
         rng_ranks = None
         if checkpoint is not None and ranks > 1:
             rng_ranks = [None] * ranks
             torch.distributed.all_gather_object(rng_ranks, torch.get_rng_state())
         if checkpoint is not None and rank == 0:  # one writer; every rank resumes from it
-            _save_atomically(checkpoint, {
-                **({"torch_rng_ranks": rng_ranks} if rng_ranks is not None else {}),
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                "schedule": schedule.state_dict() if schedule is not None else {},
-                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                "best_state": result.state_dict, "history": result.history, "best_val_loss": result.best_val_loss,
-                "best_epoch": result.best_epoch, "bad_evals": bad_evals, "step": step, "seen": seen, "epoch": epoch,
-                "stopped_early": result.stopped_early,
-            })
-        if result.stopped_early or step >= total_steps:
+            st.save(checkpoint, rng_ranks)
+        if result.stopped_early or st.step >= total_steps:
             break
+    seen = st.seen
     result.samples_per_s = seen / max(time.perf_counter() - t0, 1e-9)
     result.samples_seen = seen
     model.load_state_dict(result.state_dict)

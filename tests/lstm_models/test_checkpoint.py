@@ -79,3 +79,28 @@ def test_sigkilled_training_resumes_and_ends_like_an_uninterrupted_run(tmp_path)
     assert a.keys() == b.keys()
     for k in a:  # same seed, same data, CPU: the resumed run ends on the very same weights
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+
+
+def test_the_loop_state_saves_and_loads_every_field(tmp_path):
+    """One object owns both sides of the checkpoint: what it saves, it restores."""
+    from lstm_models.classifier import LSTMClassifier
+    from lstm_models.training import FitResult, LoopState
+
+    def state():
+        torch.manual_seed(1)
+        model = LSTMClassifier(20, 4, 4)
+        opt = torch.optim.Adam(model.parameters())
+        return LoopState(model, opt, torch.amp.GradScaler("cuda", enabled=False), None, torch.Generator().manual_seed(3),
+                         FitResult(state_dict=model.state_dict()))
+
+    a = state()
+    a.step, a.seen, a.bad_evals, a.epoch = 17, 540, 2, 3
+    a.evaluated({"epoch": 2.5, "step": 17, "train_loss": 0.6, "val_loss": 0.5}, patience=4, out_of_time=False)
+    a.generator.manual_seed(99)
+    a.save(tmp_path / "c.ckpt")
+    b = state()
+    b.load(tmp_path / "c.ckpt")
+    assert (b.step, b.seen, b.bad_evals, b.epoch) == (17, 540, 0, 3)  # a new best resets bad_evals
+    assert b.result.history == a.result.history and b.result.best_val_loss == 0.5 and b.result.best_epoch == 2.5
+    assert b.result.resumed_from_epoch == 3 and not b.result.stopped_early
+    assert torch.equal(b.generator.get_state(), a.generator.get_state())
