@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -19,25 +18,12 @@ from torch.nn import functional as F
 
 from .classifier import LSTMClassifier, reverse_within_length
 from .data import TensorData, batch_indices
-from .training import seed_everything, select_device
+from .training import TrainConfig, seed_everything, select_device
 
 UNK = 1
 
 
-@dataclass
-class PretrainConfig:
-    epochs: int = 4
-    batch_size: int = 64
-    lr: float = 2e-3
-    targets: int = 2_000
-    patience: int = 1
-    max_minutes: float | None = None
-    seed: int = 13
-    device: str = "auto"
-
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or self.targets < 1 or self.lr <= 0:
-            raise ValueError("epochs, batch_size, targets and lr must be > 0")
+TARGETS = 2_000  # words predicted by default
 
 
 class _Heads(nn.Module):
@@ -68,13 +54,16 @@ class _Heads(nn.Module):
         return loss
 
 
-def pretrain_lm(model: LSTMClassifier, texts: TensorData, val: TensorData, cfg: PretrainConfig) -> dict:
+def pretrain_lm(model: LSTMClassifier, texts: TensorData, val: TensorData, cfg: TrainConfig,
+                targets: int = TARGETS) -> dict:
     """Train the model's embedding and first layer as a language model on `texts`, keep the
-    weights with the lowest loss on `val` (texts too), and leave them in `model`. Returns a
+    weights with the lowest loss on `val` (texts too), and leave them in `model`. cfg: the
+    training loop's own settings (epochs, batch_size, lr, patience in epochs, max_minutes, seed,
+    device); targets: how many of the most frequent words are predicted. Returns a
     summary: epochs, per-token losses, texts, seconds."""
     generator = seed_everything(cfg.seed)
     device = select_device(cfg.device)
-    heads = _Heads(model, min(cfg.targets + 2, model.embedding.num_embeddings)).to(device)
+    heads = _Heads(model, min(targets + 2, model.embedding.num_embeddings)).to(device)
     params = [p for p in heads.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
     t0 = time.perf_counter()
@@ -100,7 +89,7 @@ def pretrain_lm(model: LSTMClassifier, texts: TensorData, val: TensorData, cfg: 
             loss = heads(x, lengths)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(params, 5.0)
+            nn.utils.clip_grad_norm_(params, cfg.clip)
             optimizer.step()
             running, count = running + loss.item() * len(idx), count + len(idx)
             if deadline and time.perf_counter() > deadline:

@@ -316,9 +316,8 @@ def fit(
             st.save(checkpoint, rng_ranks)
         if result.stopped_early or st.step >= total_steps:
             break
-    seen = st.seen
-    result.samples_per_s = seen / max(time.perf_counter() - t0, 1e-9)
-    result.samples_seen = seen
+    result.samples_per_s = st.seen / max(time.perf_counter() - t0, 1e-9)
+    result.samples_seen = st.seen
     model.load_state_dict(result.state_dict)
     model.to("cpu")
     return result

@@ -15,7 +15,7 @@ from lstm_models.bundle import load_safetensors
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
 from lstm_models.distributed import run_distributed, world
-from lstm_models.pretrain import PretrainConfig, pretrain_lm
+from lstm_models.pretrain import pretrain_lm
 from lstm_models.text import encode, strip_fasttext_label, token_index, tokenize
 from lstm_models.training import TrainConfig, fit
 from lstm_models.vectors import VectorFileError, load_named_vectors, load_vectors, named_vector_dim, vector_dim
@@ -124,10 +124,10 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
         texts = train if unlabelled is None else TensorData.from_sequences(
             [row[:n] for part in (train, unlabelled) for row, n in zip(part.x.tolist(), part.lengths.tolist())],
             np.zeros(len(train) + len(unlabelled), dtype=np.float32))
-        lm = pretrain_lm(model, texts, val, PretrainConfig(epochs=pretrain.epochs, batch_size=train_cfg.batch_size,
-                                                           lr=pretrain.lr, targets=pretrain.targets,
-                                                           max_minutes=pretrain.max_minutes, seed=train_cfg.seed,
-                                                           device=train_cfg.device))
+        lm = pretrain_lm(model, texts, val, TrainConfig(epochs=pretrain.epochs, batch_size=train_cfg.batch_size,
+                                                        lr=pretrain.lr, patience=1, max_minutes=pretrain.max_minutes,
+                                                        seed=train_cfg.seed, device=train_cfg.device),
+                         targets=pretrain.targets)
     result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump(exclude={"processes"})), progress=progress,
                  checkpoint=checkpoint, on_eval=on_eval)
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),

@@ -6,8 +6,9 @@ import torch
 
 from lstm_models.classifier import LSTMClassifier
 from lstm_models.data import TensorData
-from lstm_models.pretrain import PretrainConfig, pretrain_lm
+from lstm_models.pretrain import pretrain_lm
 from lstm_models.text import build_vocab, encode, token_index, tokenize
+from lstm_models.training import TrainConfig
 
 
 def _texts(review_lines, n=300):
@@ -27,7 +28,8 @@ def test_pretraining_lowers_the_language_model_loss_and_leaves_the_head(review_l
     model = LSTMClassifier(vocab, 16, 16, bidirectional=bidirectional, dropout=0.0)
     head = model.head.weight.detach().clone()
     embedding = model.embedding.weight.detach().clone()
-    summary = pretrain_lm(model, train, val, PretrainConfig(epochs=3, batch_size=32, lr=5e-3, targets=300, patience=3))
+    summary = pretrain_lm(model, train, val, TrainConfig(epochs=3, batch_size=32, lr=5e-3, patience=3),
+                          targets=300)
     history = summary["history"]
     assert history[-1]["val_loss"] < history[0]["val_loss"]
     assert summary["best_val_loss"] == min(h["val_loss"] for h in history)

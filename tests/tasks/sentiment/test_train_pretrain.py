@@ -1,6 +1,7 @@
 """Pretraining as a config: train_classifier with pretrain.enabled, on the training split and on
 an unlabelled file read with the run's vocabulary; the bundle keeps the classifier's shape."""
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -41,7 +42,8 @@ def test_pretraining_on_the_split_and_an_unlabelled_file(tokens, tmp_path, revie
                                pretrain=PretrainSettings(enabled=True, epochs=2, targets=500), unlabelled=unlabelled)
     lm = json.loads((out / "training.json").read_text())["pretrain"]
     assert lm["texts"] == summary["train_rows"] + 200
-    assert 1 <= lm["epochs"] <= 2 and lm["best_val_loss"] < 7.0  # ln(502) = 6.2: it learnt something
+    assert 1 <= lm["epochs"] <= 2
+    assert lm["best_val_loss"] < math.log(lm["targets"])  # below a uniform guess over the targets: it learnt
     load_classifier(out / "model.safetensors", vocab_size, model)  # the classifier's own shape
 
 
