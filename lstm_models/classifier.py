@@ -1,4 +1,5 @@
-"""LSTM text classifier: Embedding -> LSTM (or GRU) -> pooled state -> linear head (one logit).
+"""LSTM text classifier: Embedding -> LSTM (or GRU) -> pooled state -> linear head (one logit),
+plus, with bag_buckets, a linear bag of words and word pairs whose logit is added to the head's.
 
 The family the articles teach is configs of this one class: the cell (LSTM or GRU), one or two
 directions, stacked layers, and last-state, max or mean pooling."""
@@ -8,6 +9,11 @@ import torch
 from torch import nn
 
 POOLINGS = ("last", "max", "mean")
+# The bag part's weights move BAG_SCALE times faster than the LSTM's under Adam (its steps do not
+# depend on the gradient's scale): a word's weight is fit from few texts. 10 beat 1 by 2 points of
+# validation accuracy on the bundled reviews and 30 on 2,000 of them (docs/decisions/sentiment-defaults.md).
+BAG_SCALE = 10.0
+PAIR_HASH = 1_000_003  # word pair (a, b) -> bucket (a * PAIR_HASH + b) mod bag_buckets
 
 
 def reverse_within_length(x: torch.Tensor, rev_index: torch.Tensor) -> torch.Tensor:
@@ -39,6 +45,7 @@ class LSTMClassifier(nn.Module):
         pooling: str = "max",
         cell: str = "lstm",
         word_dropout: float = 0.0,
+        bag_buckets: int = 0,
     ):
         super().__init__()
         if cell not in ("lstm", "gru"):
@@ -51,6 +58,8 @@ class LSTMClassifier(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if not 0.0 <= word_dropout < 1.0:
             raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout}")
+        if bag_buckets < 0:
+            raise ValueError(f"bag_buckets must be >= 0, got {bag_buckets}")
         if num_layers < 1 or hidden_size < 1 or embedding_dim < 1:
             raise ValueError("num_layers, hidden_size and embedding_dim must be >= 1")
         self.pooling = pooling
@@ -69,6 +78,19 @@ class LSTMClassifier(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size * directions, 1)
+        self.vocab_size, self.bag_buckets = vocab_size, bag_buckets
+        if bag_buckets:  # one weight a word and a hashed word pair, summed into the logit
+            self.bag = nn.EmbeddingBag(vocab_size + bag_buckets, 1, mode="sum")
+            nn.init.zeros_(self.bag.weight)
+
+    def bag_logit(self, ids: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The linear bag-of-n-grams part: words and hashed adjacent pairs, each text's
+        counts scaled to unit length (as TF-IDF's l2 norm does) -> one logit each."""
+        pairs = (ids[:, :-1] * PAIR_HASH + ids[:, 1:]) % self.bag_buckets + self.vocab_size
+        feats = torch.cat([ids, pairs], dim=1)
+        weight = torch.cat([real, real[:, 1:]], dim=1).float()
+        weight = weight / weight.sum(dim=1, keepdim=True).clamp(min=1).sqrt()
+        return BAG_SCALE * self.bag(feats, per_sample_weights=weight).squeeze(-1)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """ids [B, T] (right-padded with 0), lengths [B] -> logits [B]."""
@@ -97,4 +119,5 @@ class LSTMClassifier(nn.Module):
             feat = h.masked_fill(~real[..., None], float("-inf")).amax(dim=1)
         else:
             feat = (h * real[..., None]).sum(dim=1) / lengths.clamp(min=1)[:, None]
-        return self.head(self.dropout(feat)).squeeze(-1)
+        logit = self.head(self.dropout(feat)).squeeze(-1)
+        return logit + self.bag_logit(ids, real) if self.bag_buckets else logit

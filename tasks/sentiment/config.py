@@ -59,6 +59,8 @@ class ClassifierConfig(Section):
     cell: Literal["lstm", "gru"] = "lstm"
     word_dropout: float = Field(0.0, ge=0, lt=1, description="Share of tokens dropped whole from each training "
                                                              "text (their embedding zeroed)")
+    bag_buckets: int = Field(65_536, ge=0, description="A linear bag-of-words-and-pairs part beside the LSTM: hashed "
+                                                  "word pairs into this many buckets (0: none)")
 
 
 class WordVectorsConfig(Section):

@@ -38,6 +38,34 @@ def test_padding_has_no_effect_on_logits(review_lines):
         torch.testing.assert_close(batched, alone.detach(), rtol=1e-4, atol=1e-5)
 
 
+def test_bag_part_ignores_padding_and_learns_a_word_pair(review_lines):
+    """The bag of words and pairs gives the same logits padded or alone, and (the LSTM frozen) it
+    alone fits a label that only a word pair decides."""
+    data, vocab = _real_data(review_lines, 40)
+    torch.manual_seed(0)
+    model = LSTMClassifier(vocab, 16, 12, bag_buckets=512).eval()
+    torch.nn.init.normal_(model.bag.weight)
+    batched = predict(model, data, batch_size=16)
+    alone = torch.stack([model(data.x[i:i + 1, : data.lengths[i]], data.lengths[i:i + 1])[0] for i in range(len(data))])
+    torch.testing.assert_close(batched, alone.detach(), rtol=1e-4, atol=1e-5)
+
+    # label 1 iff the pair (3, 4) occurs; words 3 and 4 occur in every text, so words alone cannot tell
+    g = torch.Generator().manual_seed(0)
+    seqs, labels = [], []
+    for i in range(200):
+        body = torch.randint(5, 20, (8,), generator=g).tolist()
+        seqs.append(([3, 4] if i % 2 else [4, 3]) + body)
+        labels.append(float(i % 2))
+    pairs = TensorData.from_sequences(seqs, labels)
+    model = LSTMClassifier(20, 4, 4, dropout=0.0, bag_buckets=64)
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith("bag"))
+    fit(model, pairs, pairs, F.binary_cross_entropy_with_logits,
+        TrainConfig(epochs=20, batch_size=20, lr=1e-2, patience=20), progress=False)
+    accuracy = ((predict(model, pairs) > 0).float() == pairs.y).float().mean().item()
+    assert accuracy == 1.0
+
+
 def test_bucketing_groups_similar_lengths_and_covers_every_row(review_lines):
     data, _ = _real_data(review_lines, 400)
     batches = list(batch_indices(data, 32, shuffle=True, generator=torch.Generator().manual_seed(1)))
@@ -72,6 +100,8 @@ def test_constructor_rejects_bad_arguments():
         LSTMClassifier(10, pooling="attention")
     with pytest.raises(ValueError, match="dropout"):
         LSTMClassifier(10, dropout=1.5)
+    with pytest.raises(ValueError, match="bag_buckets"):
+        LSTMClassifier(10, bag_buckets=-1)
     with pytest.raises(ValueError, match="cell"):
         LSTMClassifier(10, cell="rnn")
 
