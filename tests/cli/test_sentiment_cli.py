@@ -18,7 +18,7 @@ def run_cli(args, api_url, cwd=None):
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
-    path.write_text("preprocess: {seq_len: 60, workers: 1}\nmodel: {embedding_dim: 16, hidden_size: 16}\n"
+    path.write_text("preprocess: {seq_len: 60, workers: 1}\nmodel: {embedding_dim: 16, hidden_size: 16, bag_buckets: 0}\n"
                     "train: {epochs: 1}\nvalidation: {min_rows_per_class: 5}\n")
     return path
 
@@ -46,7 +46,7 @@ def test_train_json_is_the_last_stdout_line_with_the_contract_keys(trained):
     assert summary["rows"] == {"read": 400, "accepted": 400, "quarantined": 0}
     assert "LSTM" in proc.stdout and "TF-IDF + LR" in proc.stdout  # the human summary comes first
     assert Path(summary["bundle"], "weights.safetensors").is_file()
-    # the default gate compares with the strongest baseline of the run: on 400 reviews a small
+    # the default gate compares with the strongest baseline of the run: on 400 reviews a small (bagless)
     # LSTM loses to TF-IDF + LR, so it is not promoted, and the reason gives both figures
     lstm, tfidf = summary["metrics"]["accuracy"], summary["baseline"]["accuracy"]
     assert lstm < tfidf and not summary["promoted"] and summary["champion"] is None
