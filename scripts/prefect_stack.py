@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent          # the project's .venv/bin when run with .venv/bin/python
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+RETRY_CODES = {429, 502, 503}  # what Prefect's client retries (PREFECT_CLIENT_RETRY_EXTRA_CODES adds more)
 
 
 def free_port() -> int:
@@ -189,12 +190,22 @@ class PrefectStack:
 
     # -- REST -----------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 30):
+    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 30,
+                attempts: int = 6):
+        """One REST call. Like Prefect's own client, it retries 429/502/503: the server answers 503
+        when its SQLite database is busy (two workers and a deploy writing at once) and rolls the
+        transaction back, so the call is safe to repeat."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.api_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return json.loads(resp.read() or b"null")
+        for attempt in range(attempts):
+            req = urllib.request.Request(self.api_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    return json.loads(resp.read() or b"null")
+            except urllib.error.HTTPError as err:
+                if err.code not in RETRY_CODES or attempt == attempts - 1:
+                    raise
+                time.sleep(min(2 ** attempt, 10))
 
     def get(self, path: str):
         return self.request("GET", path)
