@@ -37,12 +37,12 @@ from tasks.sentiment.config import PreprocessConfig, SplitConfig  # noqa: E402
 from tasks.sentiment.tokenize import tokenize_reviews  # noqa: E402
 from tasks.shared.caching import run_stages  # noqa: E402
 from tasks.shared.hashing import file_sha256  # noqa: E402
-from tasks.shared.runners import shard_runner  # noqa: E402
+from tasks.shared.runners import execution  # noqa: E402
 
 
 @flow(name="bench-tokenize")
 def tokenize_on(valid: str, out: str, runner: str, workers: int) -> float:
-    with shard_runner(runner, workers):
+    with execution(runner, workers):
         t0 = time.perf_counter()
         tokenize_reviews(valid, out, PreprocessConfig(workers=workers, shard_rows=20_000), SplitConfig())
         return time.perf_counter() - t0
@@ -50,7 +50,7 @@ def tokenize_on(valid: str, out: str, runner: str, workers: int) -> float:
 
 @flow(name="bench-prices")
 def prices_on(files: list[str], out: str, runner: str, workers: int) -> float:
-    with shard_runner(runner, workers):
+    with execution(runner, workers):
         t0 = time.perf_counter()
         ingested = run_stages(ingest_prices_task, out, [{"source": f, "source_sha256": file_sha256(f)} for f in files])
         run_stages(validate_prices_task, out, [{"prices": i.result["prices"], "source": f,

@@ -1,16 +1,18 @@
-"""Sentiment LSTM against TF-IDF + LR on sets of different sizes and lengths built from the bundled
-reviews, before (the old fixed defaults) and after (settings that follow the data, sizing.py).
+"""Sentiment classifier against TF-IDF + LR on sets of different sizes and lengths: the LSTM alone
+(`model.bag_buckets: 0`) and the default (the LSTM with its bag of words and word pairs beside it).
 
-Sets: full (6.5 k reviews), sub2000 / sub4000 (the first N lines), first (title + first sentence),
-titles (the title alone), sentences (every sentence of every review, labelled with its review's
-label: about 30 k short texts, a noisy stand-in for a large set of one-line sentences).
-Each set goes through the pipeline's own ingest, validation and tokenization; the LSTM is
+Sets from the bundled reviews: full (6.5 k reviews), sub2000 / sub4000 (the first N lines), first
+(title + first sentence), titles (the title alone), sentences (every sentence of every review,
+labelled with its review's label: about 30 k short texts, a noisy stand-in for a large set of
+one-line sentences). From ../shared/data/reviews/ (when it is there): hotels10k (the first 10,000
+hotel reviews) and hotels56k (all 56 k: long texts, a large set).
+Each set goes through the pipeline's own ingest, validation and tokenization; the model is
 trained with the pipeline's train function and scored on the test split, after the settings
-were fixed (the rules were chosen on validation splits: docs/decisions/sentiment-research.md).
+were fixed on validation splits (docs/decisions/sentiment-defaults.md).
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_sentiment_sizes.py --seeds 13 7 [--sets titles full]
+    python benchmarks/bench_sentiment_sizes.py --seeds 13 7 [--sets titles full] [--configs default]
 
-Prints one table (means over the seeds); raw records go to --out (JSON lines).
+Prints one table (means over the seeds; validation and test accuracy); raw records go to --out.
 """
 from __future__ import annotations
 
@@ -36,14 +38,16 @@ from tasks.sentiment.validate import validate_raw
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "amazon_polarity_head6459.ft.txt.bz2"
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
-BEFORE = {"model": {"embedding_dim": 64, "hidden_size": 64, "dropout": 0.3},  # the defaults until this change
-          "train": {"epochs": 12, "batch_size": 64, "patience": 3, "lr": 0.002}}
-SETS = ("titles", "first", "sentences", "sub2000", "sub4000", "full")
+HOTELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews" / "tripadvisor_hotels_balanced56k.ft.txt.bz2"
+CONFIGS = {"lstm": {"model": {"bag_buckets": 0}}, "default": {}}
+SETS = ("titles", "first", "sentences", "sub2000", "sub4000", "full", "hotels10k", "hotels56k")
 
 
 def build(name: str, path: Path) -> Path:
-    with bz2.open(DATA, "rt", encoding="utf-8") as f:
+    with bz2.open(HOTELS if name.startswith("hotels") else DATA, "rt", encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
+    if name == "hotels10k":
+        lines = lines[:10_000]
     out = []
     for line in lines:
         label, _, text = line.partition(" ")
@@ -98,13 +102,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
     ap.add_argument("--seeds", nargs="+", type=int, default=[13])
+    ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
     ap.add_argument("--out", default="benchmarks/results/sentiment_sizes.jsonl")
     args = ap.parse_args()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     base = SentimentConfig()
-    before = SentimentConfig.model_validate(BEFORE)
+    configs = {tag: SentimentConfig.model_validate(CONFIGS[tag]) for tag in args.configs}
     rows = []
     for name in args.sets:
+        if name.startswith("hotels") and not HOTELS.exists():
+            print(f"skipping {name}: {HOTELS} is not there")
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             valid, tokens, stats = prepare(name, tmp, base)
@@ -114,7 +122,7 @@ def main() -> None:
                    "vocab": stats["vocab_size"], "tfidf_test_acc": tfidf,
                    "tfidf_seconds": round(time.perf_counter() - t0, 1), "runs": []}
             for seed in args.seeds:
-                for tag, cfg in (("before", before), ("after", base)):
+                for tag, cfg in configs.items():
                     r = run_lstm(tokens, stats, cfg, seed, tmp / f"{tag}{seed}")
                     rec["runs"].append({"config": tag, "seed": seed, **r})
                     print(json.dumps({"set": name, "config": tag, "seed": seed, **r}), flush=True)
@@ -124,19 +132,20 @@ def main() -> None:
 
     def mean(rec, tag, key):
         vals = [r[key] for r in rec["runs"] if r["config"] == tag]
-        return sum(vals) / len(vals)
+        return sum(vals) / len(vals) if vals else float("nan")
 
-    print(f"\nseeds {args.seeds}, torch threads {torch.get_num_threads()}; test accuracy (mean over seeds), "
+    print(f"\nseeds {args.seeds}, torch threads {torch.get_num_threads()}; accuracy (mean over seeds), "
           "training seconds")
-    print(f"{'set':<10}{'train':>7}{'median':>7}{'TF-IDF':>8}{'before':>8}{'s':>6}{'after':>8}{'s':>6}"
-          f"{'after-TFIDF':>12}{'val before':>11}{'val after':>10}")
+    head = f"{'set':<10}{'train':>7}{'median':>7}{'TF-IDF':>8}"
+    for tag in configs:
+        head += f"{tag + ' val':>13}{'test':>7}{'s':>6}"
+    print(head + f"{'last-TFIDF':>11}")
     for r in rows:
-        b, a = mean(r, "before", "test_acc"), mean(r, "after", "test_acc")
-        print(f"{r['set']:<10}{r['n_train']:>7}{r['median_tokens']:>7.0f}{r['tfidf_test_acc']:>8.3f}{b:>8.3f}"
-              f"{mean(r, 'before', 'seconds'):>6.0f}{a:>8.3f}{mean(r, 'after', 'seconds'):>6.0f}"
-              f"{100 * (a - r['tfidf_test_acc']):>+12.1f}{mean(r, 'before', 'val_acc'):>11.3f}"
-              f"{mean(r, 'after', 'val_acc'):>10.3f}")
-
+        line = f"{r['set']:<10}{r['n_train']:>7}{r['median_tokens']:>7.0f}{r['tfidf_test_acc']:>8.3f}"
+        for tag in configs:
+            line += f"{mean(r, tag, 'val_acc'):>13.3f}{mean(r, tag, 'test_acc'):>7.3f}{mean(r, tag, 'seconds'):>6.0f}"
+        last = mean(r, list(configs)[-1], "test_acc")
+        print(line + f"{100 * (last - r['tfidf_test_acc']):>+11.1f}")
 
 if __name__ == "__main__":
     main()

@@ -2,21 +2,35 @@
 batch before training, and the registry's answer in the run summary."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
 from prefect import task
 
-from tasks.shared.caching import use_shared_cache
-from tasks.shared.config import SharedCacheConfig
 from tasks.shared.errors import DataError
 from tasks.shared.fetch import fetch_input, is_url
 from tasks.shared.registry import default_registry
 
 
-def run_inputs(data: str, output: str, registry: str | None, cache: SharedCacheConfig) -> tuple[str, str]:
+def run_inputs(data: str, output: str, registry: str | None) -> tuple[str, str]:
     """(local input, registry root) of a training run: a URL is downloaded once (retried with
-    backoff) and kept as the raw input of record; the registry defaults to <output>/registry.
-    With cache.shared set, stage folders are shared with other hosts through it."""
-    use_shared_cache(cache.shared)
+    backoff) and kept as the raw input of record; the registry defaults to <output>/registry."""
     return (fetch_input(data, output) if is_url(data) else data), registry or default_registry(output)
+
+
+def run_name(pipeline: str):
+    """A flow_run_name for the UI's run list: pipeline, data, UTC date and time, and the run id's
+    first characters (two runs of one minute stay apart), e.g.
+    `sentiment-amazon_polarity_head6459.ft.txt.bz2-20261203-0630-3f9a1c`. `{kind}` in pipeline is
+    the run's `kind` parameter."""
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        params = flow_run.parameters
+        data = PurePosixPath(str(params.get("data") or "data").rstrip("/")).name or "data"
+        return (f"{pipeline.format(kind=params.get('kind', ''))}-{data}-"
+                f"{datetime.now(UTC):%Y%m%d-%H%M}-{str(flow_run.id or '')[:6]}")
+    return name
 
 
 @task(name="accept-batch")

@@ -29,9 +29,9 @@ from tasks.shared.caching import StageRun, run_stage, run_stages
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import json_sha256
 from tasks.shared.registry import Registry, current_champion
-from tasks.shared.runners import shard_runner
+from tasks.shared.runners import Runner, Workers, execution
 
-from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs
+from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs, run_name
 
 DEFAULT_DATA = "data/SBUX.csv"
 
@@ -43,26 +43,35 @@ def hash_prices(path: str) -> list[list[str]]:
     return [[str(f), prices_sha256(f)] for f in list_price_files(path)]
 
 
-@flow(name="forecast-training", timeout_seconds=TRAINING_TIMEOUT_S)
+@flow(name="forecast-training", flow_run_name=run_name("forecast"), timeout_seconds=TRAINING_TIMEOUT_S)
 def forecast_training(
     data: str = DEFAULT_DATA, config: ForecastConfig = ForecastConfig(), output: str = "outputs/forecast",
-    registry: str | None = None, force: bool = False, init_from: str | None = None, runner: str | None = None,
-    workers: int | None = None,
+    registry: str | None = None, force: bool = False, init_from: str | None = None, runner: Runner = None,
+    workers: Workers = None,
 ) -> dict:
-    """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
-    force: promote the candidate to champion even when the gate says no; init_from: start from a
-    published model (a bundle folder, or a version of the registry) and fine-tune it
-    (train.fine_tune false: use it as it is), for a ticker too short to teach a model alone;
-    runner: where each price file's ingest and validation run: local (default: in turn), dask (a
-    local cluster of `workers` processes), tcp://HOST:PORT or processes (tasks/shared/runners.py)."""
-    with shard_runner(runner, workers):
+    """Train a volume forecaster from daily OHLCV price files and publish it to the registry.
+
+    Args:
+        data: Price files: one CSV (.csv.gz too), a folder of them, a glob, or an http(s)/s3 URL.
+        config: The pipeline's settings (sections as in configs/*.yaml).
+        output: Folder for stage outputs, reports and the default registry.
+        registry: Model registry root, a folder or fsspec URL (default `<output>/registry`).
+        force: Promote the candidate to champion even when the gate says no.
+        init_from: Start from a published model (a bundle folder, or a version of the registry)
+            and fine-tune it (train.fine_tune false: use it as it is), for a ticker too short to
+            teach a model alone.
+        runner: Where each price file's ingest and validation run: local (default: in turn), dask
+            (a local cluster of `workers` processes), tcp://HOST:PORT or processes.
+        workers: Processes of the dask or processes runner (default: one a CPU core).
+    """
+    with execution(runner, workers, config.cache.shared):
         return _forecast_training(data, config, output, registry, force, init_from)
 
 
 def _forecast_training(data: str, config: ForecastConfig, output: str, registry: str | None, force: bool,
                        init_from: str | None) -> dict:
     log = get_run_logger()
-    data, registry = run_inputs(data, output, registry, config.cache)
+    data, registry = run_inputs(data, output, registry)
     start = str(Registry(registry).resolve("forecast", init_from)[1]) if init_from and not Path(init_from).is_dir() \
         else init_from
     t0 = time.perf_counter()
@@ -79,9 +88,9 @@ def _forecast_training(data: str, config: ForecastConfig, output: str, registry:
     if len(per_file) == 1:
         validate = per_file[0][1]
     else:
-        validate = run_stage(combine_validations_task, output, reports=[v.result for _, v in per_file], source=data)
-        validate.cached = validate.cached and all(v.cached for _, v in per_file)
-    ingest = StageRun(None, sha, all(i.cached for i, _ in per_file), per_file[0][0].code)
+        combined = run_stage(combine_validations_task, output, reports=[v.result for _, v in per_file], source=data)
+        validate = StageRun.all_of([*validated, combined], combined.key, combined.result)
+    ingest = StageRun.all_of(ingested, sha)
     fresh = sum(not v.cached for _, v in per_file)
     if fresh and len(per_file) > 1:
         log.info("ingested and validated %d of %d files (the rest cached)", fresh, len(per_file))

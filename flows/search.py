@@ -19,8 +19,9 @@ from prefect.logging import get_run_logger
 
 from tasks.sentiment.config import SentimentConfig
 from tasks.sentiment.search import finished, open_study, run_trial, suggest, trial_config, trials_table
+from tasks.shared.runners import execution
 
-from .common import SEARCH_TIMEOUT_S, run_inputs
+from .common import SEARCH_TIMEOUT_S, run_inputs, run_name
 from .sentiment import DEFAULT_DATA, data_shape, prepare_reviews
 
 
@@ -73,16 +74,30 @@ def _brief(t) -> dict | None:
             "train": {k: t.user_attrs["config"]["train"][k] for k in ("batch_size", "lr", "epochs", "patience")}}
 
 
-@flow(name="sentiment-search", timeout_seconds=SEARCH_TIMEOUT_S)
+@flow(name="sentiment-search", flow_run_name=run_name("search"), timeout_seconds=SEARCH_TIMEOUT_S)
 def sentiment_search(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
     trials: int = 20, study: str = "sentiment-search", seed: int = 13, timeout_minutes: float | None = None,
 ) -> dict:
-    """trials: finished trials the study should have (a resumed study runs only the missing ones);
-    study: its name (the SQLite file <output>/search/<study>.db); seed: the sampler's;
-    timeout_minutes: start no new trial after this long (the running one finishes)."""
+    """Search the sentiment model's settings with Optuna on the validation split.
+
+    Args:
+        data: Reviews, as for sentiment-training.
+        config: The pipeline's settings; each trial changes the model and training sections.
+        output: Folder for stage outputs and the study (`<output>/search/`).
+        trials: Finished trials the study should have (a resumed study runs only the missing ones).
+        study: The study's name (the SQLite file `<output>/search/<study>.db`).
+        seed: The sampler's seed.
+        timeout_minutes: Start no new trial after this long (the running one finishes).
+    """
+    with execution(shared_cache=config.cache.shared):
+        return _sentiment_search(data, config, output, trials, study, seed, timeout_minutes)
+
+
+def _sentiment_search(data: str, config: SentimentConfig, output: str, trials: int, study: str, seed: int,
+                      timeout_minutes: float | None) -> dict:
     log = get_run_logger()
-    data, _ = run_inputs(data, output, None, config.cache)
+    data, _ = run_inputs(data, output, None)
     t0 = time.perf_counter()
     _, _, _, tokens = prepare_reviews(data, config, output)
     tok = tokens.result

@@ -29,9 +29,9 @@ from tasks.shared.caching import run_stage
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry import current_champion
-from tasks.shared.runners import shard_runner
+from tasks.shared.runners import Runner, Workers, execution
 
-from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs
+from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs, run_name
 
 DEFAULT_DATA = "data/amazon_polarity_head6459.ft.txt.bz2"
 
@@ -83,22 +83,31 @@ def data_shape(tok: dict) -> DataShape:
     return DataShape(tok["splits"]["train"], tok["median_train_length"], tok["vocab_size"])
 
 
-@flow(name="sentiment-training", timeout_seconds=TRAINING_TIMEOUT_S)
+@flow(name="sentiment-training", flow_run_name=run_name("sentiment"), timeout_seconds=TRAINING_TIMEOUT_S)
 def sentiment_training(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
-    registry: str | None = None, force: bool = False, runner: str | None = None, workers: int | None = None,
+    registry: str | None = None, force: bool = False, runner: Runner = None, workers: Workers = None,
 ) -> dict:
-    """registry: model registry root, a folder or fsspec URL (default `<output>/registry`);
-    force: promote the candidate to champion even when the gate says no; runner: where the
-    tokenization shards run: local (default), dask (a local cluster of `workers` processes),
-    tcp://HOST:PORT (a Dask scheduler) or processes (tasks/shared/runners.py)."""
-    with shard_runner(runner, workers):
+    """Train a sentiment LSTM from raw reviews and publish it to the registry.
+
+    Args:
+        data: Reviews: a fastText file (`__label__1|2 text`, .bz2/.gz too), a CSV or Parquet file
+            with text and label columns, or an http(s)/s3 URL to one.
+        config: The pipeline's settings (sections as in configs/*.yaml); empty fields follow the data.
+        output: Folder for stage outputs, reports and the default registry.
+        registry: Model registry root, a folder or fsspec URL (default `<output>/registry`).
+        force: Promote the candidate to champion even when the gate says no.
+        runner: Where the tokenization shards run: local (default), dask (a local cluster of
+            `workers` processes), tcp://HOST:PORT (a Dask scheduler) or processes.
+        workers: Processes of the dask or processes runner (default: one a CPU core).
+    """
+    with execution(runner, workers, config.cache.shared):
         return _sentiment_training(data, config, output, registry, force)
 
 
 def _sentiment_training(data: str, config: SentimentConfig, output: str, registry: str | None, force: bool) -> dict:
     log = get_run_logger()
-    data, registry = run_inputs(data, output, registry, config.cache)
+    data, registry = run_inputs(data, output, registry)
     t0 = time.perf_counter()
     cfg = config
     sha, ingest, validate, tokens = prepare_reviews(data, cfg, output)

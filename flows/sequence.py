@@ -13,18 +13,26 @@ from tasks.sequence.config import SequenceConfig
 from tasks.sequence.evaluate import evaluate_sequences_task
 from tasks.sequence.load import DIGITS, load_sequences_task
 from tasks.sequence.train import train_sequences_task
-from tasks.shared.caching import run_stage, use_shared_cache
+from tasks.shared.caching import run_stage
 from tasks.shared.hashing import file_sha256
 
+from .common import run_name
 
-@flow(name="sequence-classification")
+
+@flow(name="sequence-classification", flow_run_name=run_name("sequence"))
 def sequence_training(data: str = DIGITS, config: SequenceConfig = SequenceConfig(),
                             output: str = "outputs/sequence") -> dict:
-    """data: `digits` or an .npz file with x [N, steps, features] and y [N]."""
+    """Train an LSTM sequence classifier (the articles' MNIST example on 8x8 digits).
+
+    Args:
+        data: `digits` (scikit-learn's 8x8 digits, one image row a step) or an .npz file with
+            x [N, steps, features] and y [N].
+        config: The path's settings (split, model, train).
+        output: Folder for stage outputs.
+    """
     import sklearn
 
     log = get_run_logger()
-    use_shared_cache(None)  # this demo's stages stay on this host
     t0 = time.perf_counter()
     key = f"{DIGITS}-sklearn-{sklearn.__version__}" if data == DIGITS else file_sha256(data)
     load = run_stage(load_sequences_task, output, source=data, source_key=key, split=config.split)

@@ -34,7 +34,7 @@ class LSTMRegressor(nn.Module):
         n_features: int,
         hidden_size: int = 64,
         num_layers: int = 1,
-        fc_size: int = 128,
+        fc_size: int = 64,  # the forecast pipeline's RegressorConfig default; the article's LSTM1 used 128
         horizon: int = 1,
         dropout: float = 0.0,
         cell: str = "lstm",

@@ -77,6 +77,8 @@ class RegressorConfig(Section):
                                                     "layers; 0: none")
     skip: int = Field(20, ge=0, description="relative inputs: a linear path from the last `skip` days of relative "
                                             "log volume to the outputs (the autoregressive part); 0: none")
+    # The other fields' defaults are LSTMRegressor's own; skip is the pipeline's (the library's is 0: it
+    # cannot know that its last input column is relative log volume).
 
 
 class ForecastTrainSettings(TrainSettings):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +68,9 @@ def fit_config(n_train: int, train_cfg: ForecastTrainSettings) -> TrainConfig:
     """The loop's settings for this much data: batch size, samples budget, validation cadence."""
     bs = batch_size_for(n_train, train_cfg)
     budget = samples_budget(n_train, train_cfg)
-    base = TrainConfig(epochs=math.ceil(budget / max(n_train, 1)), batch_size=bs, lr=train_cfg.lr,
-                       weight_decay=train_cfg.weight_decay, clip=train_cfg.clip, patience=train_cfg.patience,
-                       seed=train_cfg.seed, device=train_cfg.device, amp=train_cfg.amp, max_samples=budget,
-                       lr_schedule=train_cfg.lr_schedule, max_minutes=train_cfg.max_minutes)
-    base.eval_every_steps = train_cfg.eval_every_steps or max(1, base.total_steps(n_train) // train_cfg.evals)
-    return base
+    base = train_cfg.loop_config(epochs=math.ceil(budget / max(n_train, 1)), batch_size=bs, max_samples=budget)
+    return replace(base, eval_every_steps=train_cfg.eval_every_steps
+                   or max(1, base.total_steps(n_train) // train_cfg.evals))
 
 
 def build_regressor(meta: dict, model_cfg: RegressorConfig) -> LSTMRegressor:

@@ -61,6 +61,8 @@ class ClassifierConfig(Section):
                                                              "text (their embedding zeroed)")
     bag_buckets: int = Field(65_536, ge=0, description="A linear bag-of-words-and-pairs part beside the LSTM: hashed "
                                                   "word pairs into this many buckets (0: none)")
+    # The fixed fields' defaults are LSTMClassifier's own; bag_buckets is the pipeline's (chosen on validation,
+    # docs/decisions/sentiment-defaults.md); the library's stays 0, so bundles written before it load as they were.
 
 
 class WordVectorsConfig(Section):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from lstm_models.training import TrainConfig, fit, predict
+from lstm_models.training import fit, predict
 
 from .config import SentimentConfig
 from .sizing import DataShape, resolve
@@ -72,7 +72,7 @@ def run_trial(trial, cfg: SentimentConfig, tokens: str, vocab_size: int) -> dict
             raise optuna.TrialPruned(f"validation loss {record['val_loss']:.4f} after epoch {step}")
 
     t0 = time.perf_counter()
-    result = fit(model, train, val, bce, TrainConfig(**cfg.train.model_dump(exclude={"processes"})), progress=False, on_eval=report)
+    result = fit(model, train, val, bce, cfg.train.loop_config(), progress=False, on_eval=report)
     model.load_state_dict(result.state_dict)
     prob = torch.sigmoid(predict(model, val, device=torch.device("cpu")))
     accuracy = float(((prob >= 0.5).float() == val.y).float().mean())

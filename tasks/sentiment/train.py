@@ -17,7 +17,7 @@ from lstm_models.data import TensorData
 from lstm_models.distributed import run_distributed, world
 from lstm_models.pretrain import pretrain_lm
 from lstm_models.text import encode, strip_fasttext_label, token_index, tokenize
-from lstm_models.training import TrainConfig, fit
+from lstm_models.training import fit
 from lstm_models.vectors import VectorFileError, load_named_vectors, load_vectors, named_vector_dim, vector_dim
 from tasks.shared.artifacts import progress_reporter
 from tasks.shared.caching import cached_task, checkpoint_for, staging
@@ -124,12 +124,11 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
         texts = train if unlabelled is None else TensorData.from_sequences(
             [row[:n] for part in (train, unlabelled) for row, n in zip(part.x.tolist(), part.lengths.tolist())],
             np.zeros(len(train) + len(unlabelled), dtype=np.float32))
-        lm = pretrain_lm(model, texts, val, TrainConfig(epochs=pretrain.epochs, batch_size=train_cfg.batch_size,
-                                                        lr=pretrain.lr, patience=1, max_minutes=pretrain.max_minutes,
-                                                        seed=train_cfg.seed, device=train_cfg.device),
+        lm = pretrain_lm(model, texts, val, train_cfg.loop_config(epochs=pretrain.epochs, lr=pretrain.lr, patience=1,
+                                                                  max_minutes=pretrain.max_minutes, eval_every_steps=None),
                          targets=pretrain.targets)
-    result = fit(model, train, val, bce, TrainConfig(**train_cfg.model_dump(exclude={"processes"})), progress=progress,
-                 checkpoint=checkpoint, on_eval=on_eval)
+    result = fit(model, train, val, bce, train_cfg.loop_config(), progress=progress, checkpoint=checkpoint,
+                 on_eval=on_eval)
     summary = {**result.summary(), "train_rows": len(train), "val_rows": len(val),
                "parameters": sum(p.numel() for p in model.parameters()), "processes": world()[1],
                **({"word_vectors": pretrained} if pretrained else {}), **({"pretrain": lm} if lm else {})}

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from lstm_models.bundle import load_safetensors
 from lstm_models.data import TensorData
 from lstm_models.regressor import LSTMRegressor
-from lstm_models.training import TrainConfig, fit
+from lstm_models.training import fit
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.config import TrainSettings
 
@@ -37,7 +37,7 @@ def train_sequences(path: str, model_cfg: SequenceModelConfig, train_cfg: TrainS
         n_classes = int(data["y"].max()) + 1
     torch.manual_seed(train_cfg.seed)
     model = build_classifier(train.x.shape[2], n_classes, model_cfg)
-    result = fit(model, train, val, F.cross_entropy, TrainConfig(**train_cfg.model_dump()), progress=progress,
+    result = fit(model, train, val, F.cross_entropy, train_cfg.loop_config(), progress=progress,
                  checkpoint=checkpoint)
     save_file(result.state_dict, str(out_dir / "model.safetensors"))
     summary = {**result.summary(), "train_sequences": len(train), "val_sequences": len(val),

@@ -13,7 +13,7 @@ re-runs the stage; editing a module it does not reach keeps its cache hit.
 
 A completed folder also keeps the task's result (`_result.json`, paths relative to the output
 folder), so a complete folder is reused even where Prefect has no record of it. With a shared
-cache (`cache.shared: s3://...` in a config, see `use_shared_cache`), every completed folder is
+cache (`cache.shared: s3://...` in a config, opened by the flow's `execution`), every completed folder is
 mirrored there, and a host that lacks a folder copies it from there before the stage runs: two
 workers in different working directories (or on different machines) compute each stage once.
 """
@@ -27,7 +27,6 @@ import inspect
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -35,13 +34,14 @@ from types import ModuleType
 import fsspec
 from prefect import Task, task
 from prefect.logging import get_run_logger
+from prefect.states import Completed
 from pydantic import BaseModel
 
 from lstm_models.atomic import atomic_folder
 
 from .hashing import json_sha256
 from .locks import prefect_lock
-from .runners import active_runner
+from .runners import active_runner, shared_cache
 
 DONE = "_SUCCESS"
 RESULT = "_result.json"
@@ -176,15 +176,6 @@ def read_result(out_dir: str | Path):
 
 
 # -- the cache shared between hosts --------------------------------------------------------------
-_SHARED: ContextVar[str | None] = ContextVar("shared_stage_cache", default=None)
-
-
-def use_shared_cache(url: str | None) -> None:
-    """Mirror this run's stage folders to url (an fsspec URL every worker reaches), or not (None).
-    Each training flow calls it first with its config's `cache.shared`."""
-    _SHARED.set(url.rstrip("/") if url else None)
-
-
 def _shared_dir(url: str, stage: str, key: str) -> str:
     return f"{url}/work/{stage}/{key}"
 
@@ -241,9 +232,9 @@ def cached_task(fn=None, *, stage: str, ignore: tuple[str, ...] = (), **options)
         def reusing(*args, **kwargs):
             out_dir = signature.bind(*args, **kwargs).arguments["out_dir"]
             stored = read_result(out_dir)
-            if stored is not None:
+            if stored is not None:  # a folder from disk or the shared cache: Cached, as Prefect's own hits show
                 get_run_logger().info("reused the complete stage folder %s", out_dir)
-                return stored
+                return Completed(name="Cached", data=stored, message=f"reused the complete stage folder {out_dir}")
             result = f(*args, **kwargs)
             write_result(out_dir, result)
             return result
@@ -254,12 +245,19 @@ def cached_task(fn=None, *, stage: str, ignore: tuple[str, ...] = (), **options)
     return wrap(fn) if fn is not None else wrap
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageRun:
-    result: dict
+    """One stage of a flow run: its result, key, whether it was reused (Cached) and its code version."""
+
+    result: dict | None
     key: str
     cached: bool
     code: str
+
+    @classmethod
+    def all_of(cls, runs: list["StageRun"], key: str, result: dict | None = None) -> "StageRun":
+        """One stage made of many runs (one a file, then maybe a combining run): cached when every run was."""
+        return cls(result, key, all(r.cached for r in runs), runs[-1].code)
 
 
 def _drop(value: dict, dotted: str) -> None:
@@ -295,7 +293,7 @@ def run_stages(stage_task: Task, root: str | Path, calls: list[dict]) -> list[St
     (tasks/shared/runners.py) at once when there is one, else one after another; results in
     the order of calls."""
     code = code_version(stage_task)
-    shared = _SHARED.get()
+    shared = shared_cache()
     planned = []
     for inputs in calls:
         parts = {name: key_value(value, str(root)) for name, value in inputs.items()}

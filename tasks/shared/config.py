@@ -4,9 +4,12 @@ Prefect UI renders it as a form and rejects bad values with clear messages, and 
 takes its own section of it as it is (no dict copies, no mirrors with defaults of their own)."""
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from lstm_models.training import TrainConfig
 
 
 class Section(BaseModel):
@@ -14,18 +17,36 @@ class Section(BaseModel):
 
 
 class TrainSettings(Section):
-    epochs: int = Field(8, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(2e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    clip: float = Field(5.0, ge=0)
-    patience: int = Field(2, ge=1)
-    eval_every_steps: int | None = Field(None, ge=1)
-    max_minutes: float | None = Field(None, gt=0, description="Time cap on training: past it, one last validation "
-                                                              "and the best weights so far; empty: none")
-    seed: int = 13
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    amp: bool = True
+    """The training loop's settings as a config section: the fields of lstm_models' TrainConfig
+    that a user sets, with its defaults; `loop_config()` builds the loop's TrainConfig from it
+    (the one conversion, used by every pipeline)."""
+
+    epochs: int = Field(TrainConfig.epochs, ge=1)
+    batch_size: int = Field(TrainConfig.batch_size, ge=1)
+    lr: float = Field(TrainConfig.lr, gt=0)
+    weight_decay: float = Field(TrainConfig.weight_decay, ge=0)
+    clip: float = Field(TrainConfig.clip, ge=0)
+    patience: int = Field(TrainConfig.patience, ge=1)
+    eval_every_steps: int | None = Field(TrainConfig.eval_every_steps, ge=1)
+    max_minutes: float | None = Field(TrainConfig.max_minutes, gt=0,
+                                      description="Time cap on training: past it, one last validation and the best "
+                                                  "weights so far; empty: none")
+    seed: int = TrainConfig.seed
+    device: Literal["auto", "cpu", "cuda", "mps"] = TrainConfig.device
+    amp: bool = TrainConfig.amp
+
+    def loop_config(self, **overrides) -> TrainConfig:
+        """The training loop's TrainConfig: every field this section shares with it, then the
+        overrides (values a pipeline derives from the data: a samples budget, a cadence)."""
+        values = {f.name: getattr(self, f.name) for f in fields(TrainConfig) if f.name in type(self).model_fields}
+        values.update(overrides)
+        unset = sorted(k for k, v in values.items() if v is None and k in REQUIRED_IN_LOOP)
+        if unset:
+            raise ValueError(f"train settings not resolved before training: {', '.join(unset)}")
+        return TrainConfig(**values)
+
+
+REQUIRED_IN_LOOP = ("epochs", "batch_size", "lr", "patience")  # settings a pipeline may leave to its rules
 
 
 class GateConfig(Section):

@@ -11,29 +11,42 @@
 - `processes`: Prefect's own ProcessPoolTaskRunner with `workers` processes (one machine, every
   shard a task run in the UI).
 
-The flows open the runner once per run (`shard_runner`); stages find it here (`active_runner`)
-and map their work over it in input order (`ordered_map`), so outputs are the same bytes
-whichever runner ran them.
+Each flow opens its execution once per run, explicitly (`with execution(runner, workers,
+shared_cache)`): the task runner and the stage cache shared between hosts (a config's
+`cache.shared`). Stages read them here (`active_runner`, `shared_cache`), map their work over
+the runner in input order (`ordered_map`), so outputs are the same bytes whichever runner ran
+them; both are reset when the run ends, so nothing leaks into the next flow run of the process.
 """
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Annotated
+
+from pydantic import Field
 
 from .errors import ConfigError
 
 _ACTIVE: ContextVar[object | None] = ContextVar("task_runner", default=None)
+_SHARED: ContextVar[str | None] = ContextVar("shared_stage_cache", default=None)
 RUNNER_HELP = ("Where per-file and per-shard work runs: local (default: this process and a private pool), dask (a local "
                "Dask cluster of --workers processes), tcp://HOST:PORT (an existing Dask scheduler), processes (Prefect's "
                "process pool).")
 
 
+RUNNER_PATTERN = r"^(local|dask|processes|tcp://[^\s/:]+(:\d+)?)$"
+# A flow parameter's type: the run form and the API refuse anything else before the run starts.
+Runner = Annotated[str, Field(pattern=RUNNER_PATTERN)] | None
+Workers = Annotated[int, Field(ge=1)] | None
+
+
 def check_runner(spec: str | None) -> str:
     spec = (spec or "local").strip()
-    if spec in ("local", "dask", "processes") or spec.startswith("tcp://"):
+    if re.match(RUNNER_PATTERN, spec):
         return spec
     raise ConfigError(f"runner: expected local, dask, processes or tcp://HOST:PORT, got {spec!r}")
 
@@ -61,26 +74,39 @@ def make_runner(spec: str | None, workers: int | None):
 
 
 @contextmanager
-def shard_runner(spec: str | None, workers: int | None) -> Iterator[object | None]:
-    """Open the runner for the duration of a flow run and make it the active one."""
-    runner = make_runner(spec, workers)
-    if runner is None:
-        token = _ACTIVE.set(None)
-        try:
-            yield None
-        finally:
-            _ACTIVE.reset(token)
-        return
-    with runner:
-        token = _ACTIVE.set(runner)
-        try:
-            yield runner
-        finally:
-            _ACTIVE.reset(token)
+def execution(runner: str | None = None, workers: int | None = None,
+              shared_cache: str | None = None) -> Iterator[object | None]:
+    """How this flow run executes its stages, for its duration: `runner` (local, dask,
+    tcp://HOST:PORT, processes) with `workers` processes, and `shared_cache`, an fsspec URL every
+    worker reaches that completed stage folders are mirrored to (tasks/shared/caching.py), or
+    None. Yields the task runner (None for local)."""
+    task_runner = make_runner(runner, workers)
+    shared = _SHARED.set(shared_cache.rstrip("/") if shared_cache else None)
+    try:
+        if task_runner is None:
+            token = _ACTIVE.set(None)
+            try:
+                yield None
+            finally:
+                _ACTIVE.reset(token)
+            return
+        with task_runner:
+            token = _ACTIVE.set(task_runner)
+            try:
+                yield task_runner
+            finally:
+                _ACTIVE.reset(token)
+    finally:
+        _SHARED.reset(shared)
 
 
 def active_runner():
     return _ACTIVE.get()
+
+
+def shared_cache() -> str | None:
+    """The shared stage cache of this flow run (None: stage folders stay on this host)."""
+    return _SHARED.get()
 
 
 def ordered_map(runner, task, calls: Iterable[dict], window: int) -> Iterator:

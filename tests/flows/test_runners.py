@@ -13,6 +13,7 @@ from flows.forecast import forecast_training
 from flows.predict import batch_prediction
 from flows.sentiment import sentiment_training
 from tasks.shared.errors import ConfigError
+from tasks.shared.runners import execution
 
 pytestmark = pytest.mark.slow
 HISTORY = Path(__file__).resolve().parents[3] / "shared" / "data" / "stocks" / "history"
@@ -92,6 +93,26 @@ def test_sentiment_shards_and_prediction_chunks_on_dask_give_the_same_outputs(pr
     assert sum(n.startswith("score-texts") for n in task_run_names(flow_run_id)) == 3  # 4,500 lines in chunks of 2,000
 
 
-def test_an_unknown_runner_is_a_config_error(prefect_api, tmp_path):
+def test_an_unknown_runner_is_refused_by_the_flows_schema_and_by_the_runner(prefect_api, tmp_path):
+    from prefect.exceptions import ParameterTypeError
+
+    with pytest.raises(ParameterTypeError, match="runner: String should match pattern"):
+        forecast_training(data="data/SBUX.csv", output=str(tmp_path), runner="spark")  # before the run starts
+    for flow in (sentiment_training, batch_prediction):
+        with pytest.raises(ParameterTypeError, match="runner"):
+            flow.validate_parameters({"runner": "spark"})
+        assert flow.validate_parameters({"runner": "tcp://10.0.0.5:8786"})["runner"] == "tcp://10.0.0.5:8786"
     with pytest.raises(ConfigError, match="runner: expected local, dask, processes or tcp://HOST:PORT, got 'spark'"):
-        forecast_training(data="data/SBUX.csv", output=str(tmp_path), runner="spark")
+        execution("spark").__enter__()  # what code that calls the runners directly gets
+
+
+def test_every_flow_parameter_is_explained_in_the_run_form():
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.search import sentiment_search
+    from flows.sequence import sequence_training
+
+    for flow in (sentiment_training, forecast_training, batch_prediction, sentiment_search, sequence_training):
+        properties = parameter_schema(flow).model_dump()["properties"]
+        assert {name for name, p in properties.items() if not p.get("description")} == set(), flow.name
+    assert "fine-tune" in parameter_schema(forecast_training).model_dump()["properties"]["init_from"]["description"]

@@ -1,5 +1,8 @@
 """Sequence classification: the articles' MNIST example on scikit-learn's 8x8 digits, read one
 row per step, and any .npz of sequences."""
+import re
+import shutil
+
 import numpy as np
 import pytest
 
@@ -44,7 +47,19 @@ def test_the_digits_config_reaches_95_percent_on_held_out_digits(prefect_api, tm
     from flows.sequence import sequence_training
 
     cfg = load_config(SequenceConfig, "digits", "sequence")
-    summary = sequence_training(data="digits", config=cfg, output=str(tmp_path))
+    summary = sequence_training(data="digits", config=cfg, output=str(tmp_path / "out"))
     assert summary["accuracy"] >= 0.95 and summary["test_sequences"] == 359 and summary["classes"] == 10
-    again = sequence_training(data="digits", config=cfg, output=str(tmp_path))
+    again = sequence_training(data="digits", config=cfg, output=str(tmp_path / "out"))
     assert again["cached"] == ["load", "train", "evaluate"] and again["accuracy"] == summary["accuracy"]
+    # a copied output folder: Prefect has no record of these folders, the stages reuse them from
+    # disk, and each shows as Cached (not Completed), as a Prefect cache hit does
+    shutil.copytree(tmp_path / "out", tmp_path / "moved")
+    moved = sequence_training(data="digits", config=cfg, output=str(tmp_path / "moved"))
+    assert moved["cached"] == ["load", "train", "evaluate"] and moved["accuracy"] == summary["accuracy"]
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:  # runs are named for the UI's list: pipeline, data, date, id
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["sequence-classification"])))
+        names = [run.name for run in runs if run.parameters.get("output", "").startswith(str(tmp_path))]
+    assert len(names) == 3 and all(re.fullmatch(r"sequence-digits-\d{8}-\d{4}-[0-9a-f]{6}", n) for n in names), names

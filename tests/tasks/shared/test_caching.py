@@ -99,3 +99,15 @@ def test_editing_a_helper_on_the_stage_path_reruns_it_and_an_unrelated_edit_keep
          "def ticker_from_name(path: str | Path) -> str:\n    return 'EDITED'\n")
     edited = run_stages(project_copy, prefect_api, data, output)
     assert edited == {"ingest": False, "validate": False, "tickers": ["EDITED"]}
+
+
+def test_a_flow_runs_execution_is_scoped_to_it():
+    from tasks.shared.runners import active_runner, execution, shared_cache
+
+    with execution(shared_cache="memory://cache/"):
+        assert shared_cache() == "memory://cache" and active_runner() is None
+        with pytest.raises(RuntimeError), execution(shared_cache="memory://other"):
+            assert shared_cache() == "memory://other"
+            raise RuntimeError("a failed flow run")
+        assert shared_cache() == "memory://cache"  # the failed inner run's setting did not stay
+    assert shared_cache() is None  # nothing leaks into the next flow run of this process

@@ -1,5 +1,5 @@
 """One exception root: every error raised for users derives from lstm_models.errors.UserError,
-the one class the CLI turns into a line and exit code 2 (flows/cli.py run_guarded)."""
+the one class the CLI turns into a line and exit code 2 (flows/cli/invoke.py invoke_flow)."""
 import pytest
 
 from lstm_models.bundle import BundleError, read_config
