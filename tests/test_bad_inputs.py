@@ -63,9 +63,9 @@ def run_reviews(path: Path, out: Path) -> dict:
     cfg = SentimentConfig()
     sha = hash_input.fn(str(path))
     ingest = ingest_reviews.fn(source=str(path), source_sha256=sha, ingest=cfg.ingest,
-                               out_dir=str(out / "ingest"), cache_key="-")
+                               out_dir=str(out / "ingest"))
     report = validate_reviews_task.fn(raw=ingest["raw"], label_map=ingest["label_map"], source=str(path),
-                                      validation=cfg.validation, out_dir=str(out / "validate"), cache_key="-")
+                                      validation=cfg.validation, out_dir=str(out / "validate"))
     accept_batch.fn(report, str(path))
     return report
 
@@ -79,9 +79,9 @@ def run_prices(path: Path, out: Path) -> dict:
 
     cfg = ForecastConfig()
     sha = hash_prices.fn(str(path))
-    ingest = ingest_prices_task.fn(source=str(path), source_sha256=sha, out_dir=str(out / "ingest"), cache_key="-")
+    ingest = ingest_prices_task.fn(source=str(path), source_sha256=sha, out_dir=str(out / "ingest"))
     report = validate_prices_task.fn(prices=ingest["prices"], source=str(path), validation=cfg.validation,
-                                     out_dir=str(out / "validate"), cache_key="-")
+                                     out_dir=str(out / "validate"))
     accept_batch.fn(report, str(path))
     return report
 

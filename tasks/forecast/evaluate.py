@@ -95,7 +95,7 @@ def plot_ticker(series: pd.DataFrame, w: dict, pred: np.ndarray, ticker: str, of
 
 @cached_task(name="evaluate-forecast", stage="evaluate")
 def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str, training_summary: str, target: str,
-                           evaluate: ForecastEvaluateConfig, out_dir: str, cache_key: str) -> dict:
+                           evaluate: ForecastEvaluateConfig, out_dir: str) -> dict:
     training = json.loads(Path(training_summary).read_text())
     hparams = training["hparams"]
     w = load_windows(windows)

@@ -12,7 +12,7 @@ from .prices import read_prices
 
 
 @cached_task(name="ingest-prices", stage="ingest", ignore=('source',))
-def ingest_prices_task(source: str, source_sha256: str, out_dir: str, cache_key: str) -> dict:
+def ingest_prices_task(source: str, source_sha256: str, out_dir: str) -> dict:
     df = read_prices(source)
     # file names, not paths: the stage is keyed on content, so a hit may come from another folder
     df["source_file"] = df["source_file"].map(lambda p: Path(p).name)

@@ -187,7 +187,7 @@ def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: 
 
 @cached_task(name="prepare-windows", stage="prepare", ignore=('source',))
 def prepare_windows_task(valid: str, source: str, prepare: ForecastPrepareConfig, split: ForecastSplitConfig,
-                         start_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+                         start_bundle: str | None, out_dir: str) -> dict:
     windows, series, scalers, info = prepare_windows(pd.read_parquet(valid), prepare, split, source, start_bundle)
     with staging(out_dir) as tmp:
         pq.write_table(windows, tmp / "windows.parquet")

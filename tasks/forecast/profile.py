@@ -9,7 +9,7 @@ from tasks.shared.drift import champion_profile, series_drift, series_profile
 
 
 @cached_task(name="profile-data", stage="profile")
-def profile_prices_task(valid: str, out_dir: str, cache_key: str) -> str:
+def profile_prices_task(valid: str, out_dir: str) -> str:
     return write_stage_json(out_dir, "profile.json", series_profile(pd.read_parquet(valid)))
 
 
@@ -48,7 +48,7 @@ def file_drift(path: str, champion_bundle: str | None) -> dict:
 
 
 @cached_task(name="drift-report", stage="drift")
-def price_drift_task(valid: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+def price_drift_task(valid: str, champion_bundle: str | None, out_dir: str) -> dict:
     report = prices_drift(pd.read_parquet(valid), champion_bundle)
     write_stage_json(out_dir, "drift.json", report)
     return report

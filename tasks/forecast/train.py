@@ -129,7 +129,7 @@ def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTra
 
 @cached_task(name="train-lstm-regressor", stage="train")
 def train_regressor_task(windows: str, model: RegressorConfig, train: ForecastTrainSettings, start_bundle: str | None,
-                         out_dir: str, cache_key: str) -> dict:
+                         out_dir: str) -> dict:
     from prefect.logging import get_run_logger
 
     n_train = pq.read_table(windows, columns=["split"]).column("split").to_pylist().count("train")

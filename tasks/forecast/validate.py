@@ -199,7 +199,7 @@ def _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, ta
 
 
 @cached_task(name="validate-prices", stage="validate", ignore=('source',))
-def validate_prices_task(prices: str, source: str, validation: PriceValidationConfig, out_dir: str, cache_key: str) -> dict:
+def validate_prices_task(prices: str, source: str, validation: PriceValidationConfig, out_dir: str) -> dict:
     """Accepted rows, quarantined rows with reasons, and a report in the same shape as the
     sentiment one (rows read/accepted/quarantined, GX table as `expectations`, `rejected`)."""
     df = pd.read_parquet(prices)
@@ -255,7 +255,7 @@ def combine_validations(reports: list[dict], source: str, out_dir: Path) -> dict
 
 
 @cached_task(name="combine-validated", stage="combine", ignore=('source',))
-def combine_validations_task(reports: list[dict], source: str, out_dir: str, cache_key: str) -> dict:
+def combine_validations_task(reports: list[dict], source: str, out_dir: str) -> dict:
     with staging(out_dir) as tmp:
         report = combine_validations(reports, source, tmp)
     out = Path(out_dir)

@@ -28,7 +28,7 @@ def train_baseline(valid: str, tokens: str, baseline: BaselineConfig) -> dict:
 
 
 @cached_task(name="train-baseline", stage="baseline")
-def train_baseline_task(valid: str, tokens: str, baseline: BaselineConfig, out_dir: str, cache_key: str) -> dict:
+def train_baseline_task(valid: str, tokens: str, baseline: BaselineConfig, out_dir: str) -> dict:
     metrics = train_baseline(valid, tokens, baseline)
     write_stage_json(out_dir, "baseline.json", metrics)
     return metrics

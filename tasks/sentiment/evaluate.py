@@ -74,7 +74,7 @@ def evaluate_classifier(tokens: str, weights: str, vocab_size: int, model_cfg: C
 
 @cached_task(name="evaluate", stage="evaluate")
 def evaluate_task(tokens: str, weights: str, training_summary: str, baseline: dict, vocab_size: int,
-                  model: ClassifierConfig, out_dir: str, cache_key: str) -> dict:
+                  model: ClassifierConfig, out_dir: str) -> dict:
     lstm = evaluate_classifier(tokens, weights, vocab_size, model)
     history = json.loads(Path(training_summary).read_text())["history"]
     with staging(out_dir) as tmp:

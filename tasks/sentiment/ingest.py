@@ -181,7 +181,7 @@ def write_raw(path: str | Path, ingest: ReviewIngestConfig, out_path: str | Path
 
 
 @cached_task(name="ingest-reviews", stage="ingest", ignore=('source',))
-def ingest_reviews(source: str, source_sha256: str, ingest: ReviewIngestConfig, out_dir: str, cache_key: str) -> dict:
+def ingest_reviews(source: str, source_sha256: str, ingest: ReviewIngestConfig, out_dir: str) -> dict:
     with staging(out_dir) as tmp:
         label_map, fmt, rows = write_raw(source, ingest, tmp / "raw.parquet")
         meta = {"source": str(source), "source_sha256": source_sha256, "format": fmt, "label_map": label_map, "rows": rows}

@@ -12,7 +12,7 @@ from .tokenize import split_texts
 
 
 @cached_task(name="profile-data", stage="profile")
-def profile_reviews_task(valid: str, tokens: str, vocab: str, out_dir: str, cache_key: str) -> str:
+def profile_reviews_task(valid: str, tokens: str, vocab: str, out_dir: str) -> str:
     df = split_texts(valid, tokens)
     vocab_json = json.loads(Path(vocab).read_text())
     # OOV measured on held-out rows: the training rows built the vocabulary
@@ -42,7 +42,7 @@ def file_drift(path: str, champion_bundle: str) -> dict:
 
 
 @cached_task(name="drift-report", stage="drift")
-def review_drift_task(valid: str, tokens: str, champion_bundle: str | None, out_dir: str, cache_key: str) -> dict:
+def review_drift_task(valid: str, tokens: str, champion_bundle: str | None, out_dir: str) -> dict:
     reference, why = champion_profile(champion_bundle)
     if reference is None:
         report = {"kind": "text", "flagged": False, "skipped": why}

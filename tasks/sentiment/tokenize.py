@@ -162,7 +162,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
 
 
 @cached_task(name="tokenize-reviews", stage="tokenize", ignore=('preprocess.workers', 'preprocess.shard_rows'))
-def tokenize_reviews_task(valid: str, preprocess: PreprocessConfig, split: SplitConfig, out_dir: str, cache_key: str) -> dict:
+def tokenize_reviews_task(valid: str, preprocess: PreprocessConfig, split: SplitConfig, out_dir: str) -> dict:
     with staging(out_dir) as tmp:  # shards are cached beside the stage folders, by content
         stats = tokenize_reviews(valid, tmp, preprocess, split,
                                  shard_cache=Path(out_dir).parent.parent / "token-shards")

@@ -140,7 +140,7 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
 
 @cached_task(name="train-lstm", stage="train")
 def train_classifier_task(tokens: str, vocab: str, vocab_size: int, model: ClassifierConfig, train: TrainSettings,
-                          vectors: WordVectorsConfig, vectors_sha256: str | None, out_dir: str, cache_key: str,
+                          vectors: WordVectorsConfig, vectors_sha256: str | None, out_dir: str,
                           pretrain: PretrainSettings | None = None, unlabelled_sha256: str | None = None,
                           seq_len: int = 400, tail: int = 0) -> dict:
     """vectors_sha256: the word-vector file's content hash (or the named source's package version),

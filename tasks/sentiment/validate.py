@@ -140,8 +140,7 @@ def batch_problem(report: dict, first_row: dict[str, int], validation: ReviewVal
 
 
 @cached_task(name="validate-reviews", stage="validate", ignore=('source',))
-def validate_reviews_task(raw: str, label_map: dict, source: str, validation: ReviewValidationConfig, out_dir: str,
-                          cache_key: str) -> dict:
+def validate_reviews_task(raw: str, label_map: dict, source: str, validation: ReviewValidationConfig, out_dir: str) -> dict:
     with staging(out_dir) as tmp:
         report = validate_raw(raw, label_map, Path(source).name, validation, tmp,
                               docs_dir=tmp / "data_docs")

@@ -23,7 +23,7 @@ def evaluate_sequences(sequences: str, weights: str, hparams: dict) -> dict:
 
 
 @cached_task(name="evaluate-sequences", stage="evaluate")
-def evaluate_sequences_task(sequences: str, weights: str, hparams: dict, out_dir: str, cache_key: str) -> dict:
+def evaluate_sequences_task(sequences: str, weights: str, hparams: dict, out_dir: str) -> dict:
     metrics = evaluate_sequences(sequences, weights, hparams)
     write_stage_json(out_dir, "metrics.json", metrics)
     return metrics

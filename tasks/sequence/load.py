@@ -53,7 +53,7 @@ def split_sequences(y: np.ndarray, split: SequenceSplitConfig) -> np.ndarray:
 
 
 @cached_task(name="load-sequences", stage="load", ignore=("source",))
-def load_sequences_task(source: str, source_key: str, split: SequenceSplitConfig, out_dir: str, cache_key: str) -> dict:
+def load_sequences_task(source: str, source_key: str, split: SequenceSplitConfig, out_dir: str) -> dict:
     x, y = read_sequences(source)
     parts = split_sequences(y, split)
     info = {"source": source, "sequences": len(y), "steps": int(x.shape[1]), "features": int(x.shape[2]),

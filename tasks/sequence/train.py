@@ -47,8 +47,7 @@ def train_sequences(path: str, model_cfg: SequenceModelConfig, train_cfg: TrainS
 
 
 @cached_task(name="train-sequence-classifier", stage="train")
-def train_sequences_task(sequences: str, model: SequenceModelConfig, train: TrainSettings, out_dir: str,
-                         cache_key: str) -> dict:
+def train_sequences_task(sequences: str, model: SequenceModelConfig, train: TrainSettings, out_dir: str) -> dict:
     with staging(out_dir) as tmp:
         summary = train_sequences(sequences, model, train, tmp, checkpoint=checkpoint_for(out_dir))
     out = Path(out_dir)

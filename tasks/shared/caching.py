@@ -33,6 +33,7 @@ from types import ModuleType
 
 import fsspec
 from prefect import Task, task
+from prefect.cache_policies import CachePolicy
 from prefect.logging import get_run_logger
 from prefect.states import Completed
 from pydantic import BaseModel
@@ -215,8 +216,15 @@ def push_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
     return True
 
 
-def _cache_key(context, parameters) -> str:
-    return parameters["cache_key"]
+@dataclass
+class StageFolderPolicy(CachePolicy):
+    """Prefect's cache key of a stage task run: its folder, `<output>/work/<stage>/<key>`, whose
+    key covers the stage's inputs and code (run_stages), and where that folder is on this host
+    (so an output folder elsewhere never hands back a path that is not there)."""
+
+    def compute_key(self, task_ctx, inputs: dict, flow_parameters: dict, **kwargs) -> str:
+        out_dir = Path(inputs["out_dir"])
+        return f"{out_dir.parent.name}-{out_dir.name}-{json_sha256(str(out_dir.resolve()))[:10]}"
 
 
 def cached_task(fn=None, *, stage: str, ignore: tuple[str, ...] = (), **options) -> Task:
@@ -239,7 +247,7 @@ def cached_task(fn=None, *, stage: str, ignore: tuple[str, ...] = (), **options)
             write_result(out_dir, result)
             return result
 
-        t = task(reusing, cache_key_fn=_cache_key, persist_result=True, result_serializer="json", **options)
+        t = task(reusing, cache_policy=StageFolderPolicy(), persist_result=True, result_serializer="json", **options)
         t.stage, t.key_ignores = stage, tuple(ignore)
         return t
     return wrap(fn) if fn is not None else wrap
@@ -302,9 +310,8 @@ def run_stages(stage_task: Task, root: str | Path, calls: list[dict]) -> list[St
         key = stage_key(stage_task.stage, inputs=parts, code=code)
         out_dir = stage_dir(root, stage_task.stage, key)
         pulled = bool(shared) and not is_complete(out_dir) and pull_stage(shared, stage_task.stage, key, out_dir)
-        cache_key = f"{stage_task.stage}-{key}-{json_sha256(str(out_dir.resolve()))[:10]}"
         planned.append((key, out_dir, pulled, stage_task.with_options(refresh_cache=not is_complete(out_dir)),
-                        {"out_dir": str(out_dir), "cache_key": cache_key, **inputs}))
+                        {**inputs, "out_dir": str(out_dir)}))
     runner = active_runner()
     if runner is not None and len(planned) > 1:
         futures = [runner.submit(t, parameters=params) for _, _, _, t, params in planned]
