@@ -104,7 +104,9 @@ def screenshot(api_url: str, flow_run_id: str, output: Path, tab: str = "Artifac
     return output
 
 
-def demo(output: Path, wait_ms: int, window: str, artifact: str | None = None) -> Path:
+def demo(output: Path, wait_ms: int, window: str, artifact: str | None = None, tab: str = "Artifacts",
+         runs: int = 1) -> Path:
+    """runs: train this many times; from the second on, every stage is reused and shows as Cached."""
     from prefect_stack import PrefectStack  # beside this script
 
     with tempfile.TemporaryDirectory(prefix="ui-demo-") as tmp:
@@ -114,13 +116,14 @@ def demo(output: Path, wait_ms: int, window: str, artifact: str | None = None) -
         (tmp / "ui-demo.yaml").write_text(DEMO_CONFIG)
         with PrefectStack(tmp / "stack", ui=True) as stack:
             print(f"Prefect server with UI at {stack.ui_url}; training a small sentiment model...", flush=True)
-            t0 = time.monotonic()
-            subprocess.run([str(Path(sys.executable).parent / "lstm-pipeline"), "sentiment", "train",
-                            "--data", str(tmp / "reviews-600.ft.txt"), "--output", str(tmp / "out"),
-                            "--config", str(tmp / "ui-demo.yaml")], cwd=ROOT, env=stack.env, check=True)
-            print(f"trained in {time.monotonic() - t0:.0f} s", flush=True)
-            return screenshot(stack.api_url, latest_completed_run(stack.api_url), output, wait_ms=wait_ms, window=window,
-                              artifact=artifact)
+            for _ in range(runs):
+                t0 = time.monotonic()
+                subprocess.run([str(Path(sys.executable).parent / "lstm-pipeline"), "sentiment", "train",
+                                "--data", str(tmp / "reviews-600.ft.txt"), "--output", str(tmp / "out"),
+                                "--config", str(tmp / "ui-demo.yaml")], cwd=ROOT, env=stack.env, check=True)
+                print(f"trained in {time.monotonic() - t0:.0f} s", flush=True)
+            return screenshot(stack.api_url, latest_completed_run(stack.api_url), output, tab=tab, wait_ms=wait_ms,
+                              window=window, artifact=artifact)
 
 
 def main() -> None:
@@ -133,10 +136,12 @@ def main() -> None:
     p.add_argument("--window", default="1600,1350")
     p.add_argument("--artifact", help="screenshot this artifact's page instead (e.g. sentiment-loss-curves: the plot)")
     p.add_argument("--demo", action="store_true", help="temporary server + small sentiment run, then screenshot")
+    p.add_argument("--runs", type=int, default=1, help="--demo: train this many times (2: the second run's stages "
+                                                        "show as Cached; with --tab TaskRuns)")
     a = p.parse_args()
     if a.demo:
         find_chromium()
-        demo(a.output, a.wait_ms, a.window, a.artifact)
+        demo(a.output, a.wait_ms, a.window, a.artifact, a.tab, a.runs)
         return
     try:
         screenshot(a.api_url, a.flow_run_id or latest_completed_run(a.api_url), a.output, a.tab, a.wait_ms, a.window,
