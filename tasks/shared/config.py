@@ -16,6 +16,9 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+REQUIRED_IN_LOOP = ("epochs", "batch_size", "lr", "patience")  # settings a pipeline may leave to its rules
+
+
 class TrainSettings(Section):
     """The training loop's settings as a config section: the fields of lstm_models' TrainConfig
     that a user sets, with its defaults; `loop_config()` builds the loop's TrainConfig from it
@@ -44,9 +47,6 @@ class TrainSettings(Section):
         if unset:
             raise ValueError(f"train settings not resolved before training: {', '.join(unset)}")
         return TrainConfig(**values)
-
-
-REQUIRED_IN_LOOP = ("epochs", "batch_size", "lr", "patience")  # settings a pipeline may leave to its rules
 
 
 class GateConfig(Section):

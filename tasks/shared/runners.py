@@ -23,7 +23,7 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Annotated
 
@@ -81,23 +81,14 @@ def execution(runner: str | None = None, workers: int | None = None,
     worker reaches that completed stage folders are mirrored to (tasks/shared/caching.py), or
     None. Yields the task runner (None for local)."""
     task_runner = make_runner(runner, workers)
-    shared = _SHARED.set(shared_cache.rstrip("/") if shared_cache else None)
-    try:
-        if task_runner is None:
-            token = _ACTIVE.set(None)
-            try:
-                yield None
-            finally:
-                _ACTIVE.reset(token)
-            return
-        with task_runner:
-            token = _ACTIVE.set(task_runner)
-            try:
-                yield task_runner
-            finally:
-                _ACTIVE.reset(token)
-    finally:
-        _SHARED.reset(shared)
+    with task_runner if task_runner is not None else nullcontext():
+        active = _ACTIVE.set(task_runner)
+        shared = _SHARED.set(shared_cache.rstrip("/") if shared_cache else None)
+        try:
+            yield task_runner
+        finally:
+            _SHARED.reset(shared)
+            _ACTIVE.reset(active)
 
 
 def active_runner():

@@ -38,11 +38,11 @@ def test_pretraining_on_the_split_and_an_unlabelled_file(tokens, tmp_path, revie
     out = tmp_path / "out"
     out.mkdir()
     summary = train_classifier(str(tok / "tokens.parquet"), vocab_size, model,
-                               SentimentTrainSettings(epochs=2, batch_size=32, lr=5e-3, patience=2), out, progress=False,
+                               SentimentTrainSettings(epochs=3, batch_size=32, lr=5e-3, patience=2), out, progress=False,
                                pretrain=PretrainSettings(enabled=True, epochs=2, targets=500), unlabelled=unlabelled)
     lm = json.loads((out / "training.json").read_text())["pretrain"]
     assert lm["texts"] == summary["train_rows"] + 200
-    assert 1 <= lm["epochs"] <= 2
+    assert 1 <= lm["epochs"] <= 2  # pretrain.epochs (2), not the classifier's 3: the loop got pretraining's own cap
     assert lm["best_val_loss"] < math.log(lm["targets"])  # below a uniform guess over the targets: it learnt
     load_classifier(out / "model.safetensors", vocab_size, model)  # the classifier's own shape
 
