@@ -53,18 +53,17 @@ def run_stages(src: str, work: str, workers: int) -> None:
 
     work = Path(work)
     t0 = time.perf_counter()
-    ingest = ingest_reviews.fn(source=src, source_sha256="bench", ingest=ReviewIngestConfig(),
-                               out_dir=str(work / "ingest"))
-    print(f"ingest    {time.perf_counter() - t0:7.1f} s  {ingest['rows']} rows        main process peak so far {peak()}", flush=True)
+    ingest = ingest_reviews.fn(source=src, source_sha256="bench", ingest=ReviewIngestConfig(), output=str(work))
+    print(f"ingest    {time.perf_counter() - t0:7.1f} s  {ingest.rows} rows        main process peak so far {peak()}", flush=True)
     t0 = time.perf_counter()
-    report = validate_reviews_task.fn(raw=ingest["raw"], label_map=ingest["label_map"], source=src,
-                                      validation=ReviewValidationConfig(), out_dir=str(work / "validate"))
-    print(f"validate  {time.perf_counter() - t0:7.1f} s  {report['rows']['accepted']} accepted  main process peak so far {peak()}",
+    report = validate_reviews_task.fn(raw=ingest.raw, label_map=ingest.label_map, source=src,
+                                      validation=ReviewValidationConfig(), output=str(work))
+    print(f"validate  {time.perf_counter() - t0:7.1f} s  {report.rows['accepted']} accepted  main process peak so far {peak()}",
           flush=True)
     t0 = time.perf_counter()
-    tok = tokenize_reviews_task.fn(valid=report["valid"], preprocess=PreprocessConfig(workers=workers),
-                                   split=SplitConfig(), out_dir=str(work / "tokenize"))
-    print(f"tokenize  {time.perf_counter() - t0:7.1f} s  {tok['rows']} rows, vocab {tok['vocab_size']}  "
+    tok = tokenize_reviews_task.fn(valid=report.valid, preprocess=PreprocessConfig(processes=workers),
+                                   split=SplitConfig(), output=str(work))
+    print(f"tokenize  {time.perf_counter() - t0:7.1f} s  {tok.rows} rows, vocab {tok.vocab_size}  "
           f"main process peak so far {peak()}", flush=True)
 
 

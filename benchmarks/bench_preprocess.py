@@ -99,7 +99,7 @@ def main() -> None:
             for w in workers:
                 out = tmp / f"ours-{w}-{dedup}"
                 t0 = time.perf_counter()
-                tokenize_reviews(valid, out, PreprocessConfig(workers=w, seq_len=SEQ_LEN, min_count=MIN_COUNT), split,
+                tokenize_reviews(valid, out, PreprocessConfig(processes=w, seq_len=SEQ_LEN, min_count=MIN_COUNT), split,
                                  dedup=dedup)
                 results[(w, dedup)] = time.perf_counter() - t0
                 tokens = pq.read_table(out / "tokens.parquet", columns=["split", "ids"])

@@ -44,7 +44,7 @@ from tasks.shared.runners import execution  # noqa: E402
 def tokenize_on(valid: str, out: str, runner: str, workers: int) -> float:
     with execution(runner, workers):
         t0 = time.perf_counter()
-        tokenize_reviews(valid, out, PreprocessConfig(workers=workers, shard_rows=20_000), SplitConfig())
+        tokenize_reviews(valid, out, PreprocessConfig(processes=workers, shard_rows=20_000), SplitConfig())
         return time.perf_counter() - t0
 
 
@@ -53,7 +53,7 @@ def prices_on(files: list[str], out: str, runner: str, workers: int) -> float:
     with execution(runner, workers):
         t0 = time.perf_counter()
         ingested = run_stages(ingest_prices_task, out, [{"source": f, "source_sha256": file_sha256(f)} for f in files])
-        run_stages(validate_prices_task, out, [{"prices": i.result["prices"], "source": f,
+        run_stages(validate_prices_task, out, [{"prices": i.result.prices, "source": f,
                                                 "validation": PriceValidationConfig()} for i, f in zip(ingested, files)])
         return time.perf_counter() - t0
 

@@ -70,7 +70,7 @@ def prepare(name: str, root: Path, cfg: SentimentConfig) -> tuple[str, str, dict
     src = build(name, root / f"{name}.ft.txt")
     label_map, _, _ = write_raw(src, cfg.ingest, root / "raw.parquet")
     validate_raw(root / "raw.parquet", label_map, src.name, cfg.validation, root)
-    stats = tokenize_reviews(root / "valid.parquet", root / "tok", cfg.preprocess.model_copy(update={"workers": 1}),
+    stats = tokenize_reviews(root / "valid.parquet", root / "tok", cfg.preprocess.model_copy(update={"processes": 1}),
                              cfg.split)
     return str(root / "valid.parquet"), str(root / "tok" / "tokens.parquet"), stats
 

@@ -10,6 +10,7 @@ from prefect import task
 from tasks.shared.errors import DataError
 from tasks.shared.fetch import fetch_input, is_url
 from tasks.shared.registry import default_registry
+from tasks.shared.results import Validation
 
 
 def run_inputs(data: str, output: str, registry: str | None) -> tuple[str, str]:
@@ -34,10 +35,10 @@ def run_name(pipeline: str):
 
 
 @task(name="accept-batch")
-def accept_batch(report: dict, source: str) -> None:
+def accept_batch(validation: Validation, source: str) -> None:
     """Stop before training when the batch as a whole is unusable."""
-    if report["rejected"]:
-        raise DataError(source, "batch rejected", f"{report['rejected']}; quarantined rows are in {report['quarantine']}")
+    if validation.rejected:
+        raise DataError(source, "batch rejected", f"{validation.rejected}; quarantined rows are in {validation.quarantine}")
 
 
 # Flow timeouts: a run past these is stuck, not slow (the bundled data trains in minutes; a nightly

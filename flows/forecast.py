@@ -13,7 +13,6 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.logging import get_run_logger
 
-from tasks.forecast.baselines import BASELINES
 from tasks.forecast.config import ForecastConfig
 from tasks.forecast.evaluate import evaluate_forecast_task
 from tasks.forecast.gate import gate_forecast_task
@@ -21,7 +20,9 @@ from tasks.forecast.ingest import ingest_prices_task
 from tasks.forecast.prepare import prepare_windows_task
 from tasks.forecast.prices import list_price_files, prices_sha256
 from tasks.forecast.profile import price_drift_task, profile_prices_task
-from tasks.forecast.publish import FORECAST_KEYS, publish_forecast_task
+from tasks.forecast.publish import publish_forecast_task
+from tasks.forecast.results import PreparedWindows
+from tasks.forecast.summary import data_summary, run_summary, version_info
 from tasks.forecast.train import train_regressor_task
 from tasks.forecast.validate import combine_validations_task, validate_prices_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
@@ -29,6 +30,7 @@ from tasks.shared.caching import StageRun, run_stage, run_stages
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import json_sha256
 from tasks.shared.registry import Registry, current_champion
+from tasks.shared.results import Validation
 from tasks.shared.runners import Runner, Workers, execution
 
 from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs, run_name
@@ -83,73 +85,49 @@ def _forecast_training(data: str, config: ForecastConfig, output: str, registry:
     ingested = run_stages(ingest_prices_task, output, [{"source": path, "source_sha256": file_sha}
                                                        for path, file_sha in files])
     validated = run_stages(validate_prices_task, output, [
-        {"prices": i.result["prices"], "source": path, "validation": cfg.validation} for i, (path, _) in zip(ingested, files)])
-    per_file = list(zip(ingested, validated))
-    if len(per_file) == 1:
-        validate = per_file[0][1]
+        {"prices": i.result.prices, "source": path, "validation": cfg.validation} for i, (path, _) in zip(ingested, files)])
+    if len(validated) == 1:
+        validate = validated[0]
     else:
-        combined = run_stage(combine_validations_task, output, reports=[v.result for _, v in per_file], source=data)
+        combined = run_stage(combine_validations_task, output, reports=[v.result for v in validated], source=data)
         validate = StageRun.all_of([*validated, combined], combined.key, combined.result)
     ingest = StageRun.all_of(ingested, sha)
-    fresh = sum(not v.cached for _, v in per_file)
-    if fresh and len(per_file) > 1:
-        log.info("ingested and validated %d of %d files (the rest cached)", fresh, len(per_file))
-    report = validate.result
-    publish_validation_table("forecast", report, cfg.docs)
-    log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", report["rows"])
-    log.info("open not recorded (filled): %d rows; zero-volume days (kept): %d", report["open_missing"], report["zero_volume"])
-    accept_batch(report, data)
+    fresh = sum(not v.cached for v in validated)
+    if fresh and len(validated) > 1:
+        log.info("ingested and validated %d of %d files (the rest cached)", fresh, len(validated))
+    validation: Validation = validate.result
+    publish_validation_table("forecast", validation.report, cfg.docs)
+    log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", validation.rows)
+    log.info("open not recorded (filled): %d rows; zero-volume days (kept): %d", validation.report["open_missing"],
+             validation.report["zero_volume"])
+    accept_batch(validation, data)
 
-    profile = run_stage(profile_prices_task, output, valid=report["valid"])
+    profile = run_stage(profile_prices_task, output, valid=validation.valid)
     champion, champion_bundle = current_champion(registry, "forecast")
-    drift = run_stage(price_drift_task, output, valid=report["valid"], champion_bundle=champion_bundle)
+    drift = run_stage(price_drift_task, output, valid=validation.valid, champion_bundle=champion_bundle)
     publish_drift("forecast", drift.result, champion)
 
-    prepare = run_stage(prepare_windows_task, output, valid=report["valid"], source=data, prepare=cfg.prepare,
+    prepare = run_stage(prepare_windows_task, output, valid=validation.valid, source=data, prepare=cfg.prepare,
                         split=cfg.split, start_bundle=start)
-    prep = prepare.result
-    publish_data_summary("forecast", {
-        "files": len(files), "tickers": len(prep["tickers"]), "rows read": report["rows"]["read"],
-        "rows accepted": report["rows"]["accepted"], "rows quarantined": report["rows"]["quarantined"],
-        "Open not recorded (filled)": report["open_missing"], "zero-volume days (kept)": report["zero_volume"],
-        **{f"{k} windows": v for k, v in prep["windows"].items()},
-        "lookback / horizon (days)": f"{prep['lookback']} / {prep['horizon']}",
-        "tickers left out (too few rows)": ", ".join(prep["skipped"]) or "none"})
-    if prep["skipped"]:
-        log.warning("tickers left out (too few rows): %s", ", ".join(prep["skipped"]))
-    train = run_stage(train_regressor_task, output, windows=prep["windows_path"], model=cfg.model, train=cfg.train,
+    prep: PreparedWindows = prepare.result
+    publish_data_summary("forecast", data_summary(len(files), validation, prep))
+    if prep.skipped:
+        log.warning("tickers left out (too few rows): %s", ", ".join(prep.skipped))
+    train = run_stage(train_regressor_task, output, windows=prep.windows_path, model=cfg.model, train=cfg.train,
                       start_bundle=start)
-    evaluation = run_stage(evaluate_forecast_task, output, windows=prep["windows_path"], series=prep["series"],
-                           scalers=prep["scalers"], weights=train.result["weights"],
-                           training_summary=train.result["summary"], target=cfg.prepare.target, evaluate=cfg.evaluate)
-    metrics = evaluation.result["metrics"]
+    evaluation = run_stage(evaluate_forecast_task, output, windows=prep.windows_path, series=prep.series,
+                           scalers=prep.scalers, weights=train.result.weights,
+                           training_summary=train.result.summary, target=cfg.prepare.target, evaluate=cfg.evaluate)
 
     stages = {"ingest": ingest, "validate": validate, "profile": profile, "prepare": prepare, "train": train,
               "evaluate": evaluation}
-    info = {
-        "name": cfg.name, "source": str(data), "source_sha256": sha, "rows": report["rows"], "tickers": prep["tickers"],
-        "windows": prep["windows"], "boundaries": prep["boundaries"], "config": cfg.model_dump(), "metrics": metrics,
-        "training": train.result, "code_version": {name: s.code for name, s in stages.items()},
-    }
-    published = publish_forecast_task(info, train.result["weights"], prep["scalers"], profile.result,
-                                      evaluation.result["plots"], output, registry, train.key)
-    decision = gate_forecast_task(registry, published["version"], metrics, report["valid"], prep["windows_path"],
-                                  prep["series"], evaluation.result["predictions"], cfg.prepare, cfg.gate, force)
-    pooled = lambda name: {k: metrics[name]["overall"][k] for k in FORECAST_KEYS}  # noqa: E731
-    summary = {
-        **release_summary(published, registry, decision, drift.result, champion),
-        "metrics": pooled("lstm"),
-        "baselines": {name: pooled(name) for name in BASELINES},
-        "best_baseline": metrics["best_baseline"],
-        "by_step": {step: {name: m["mase"] for name, m in v.items()} for step, v in metrics["by_step"].items()},
-        "rows": report["rows"],
-        "windows": prep["windows"],
-        "tickers": len(prep["tickers"]),
-        "quarantine": report["quarantine"],
-        "cached": [name for name, s in stages.items() if s.cached],
-        "device": train.result["device"],
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    published = publish_forecast_task(version_info(cfg, data, sha, stages), train.result.weights, prep.scalers,
+                                      profile.result, evaluation.result.plots, output, registry, train.key)
+    decision = gate_forecast_task(registry, published["version"], evaluation.result.metrics, validation.valid,
+                                  prep.windows_path, prep.series, evaluation.result.predictions, cfg.prepare, cfg.gate,
+                                  force)
+    summary = run_summary(release_summary(published, registry, decision, drift.result, champion), stages,
+                          time.perf_counter() - t0)
     log.info("test MASE: LSTM %.3f; %s; cached stages: %s", summary["metrics"]["mase"],
              ", ".join(f"{name} {m['mase']:.3f}" for name, m in summary["baselines"].items()),
              ", ".join(summary["cached"]) or "none")

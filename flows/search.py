@@ -116,7 +116,7 @@ def _sentiment_search(data: str, config: SentimentConfig, output: str, trials: i
         default = not has_default
         cfg = trial_config(config, {} if default else suggest(trial), shape)
         trial_task.with_options(task_run_name=f"trial-{trial.number}" + ("-default" if default else ""))(
-            st, trial, cfg, tok["tokens"], tok["vocab_size"], default)
+            st, trial, cfg, tok.tokens, tok.vocab_size, default)
         has_default = True
 
     table = trials_table(st)
@@ -133,7 +133,7 @@ def _sentiment_search(data: str, config: SentimentConfig, output: str, trials: i
         "study": study, "storage": str(storage), "best_config": str(best_path),
         "trials": {s: sum(r["state"] == s for r in table) for s in ("complete", "pruned", "fail")},
         "best": _brief(best), "default": _brief(default_trial),
-        "train_rows": shape.train_rows, "val_rows": tok["splits"]["val"], "seconds": round(time.perf_counter() - t0, 2),
+        "train_rows": shape.train_rows, "val_rows": tok.splits["val"], "seconds": round(time.perf_counter() - t0, 2),
     }
     create_markdown_artifact(key="sentiment-search-best", description="The search's best config against the default",
                              markdown=search_markdown(summary))

@@ -20,7 +20,9 @@ from tasks.sentiment.gate import gate_sentiment_task
 from tasks.sentiment.ingest import check_input_file, ingest_reviews
 from tasks.sentiment.profile import profile_reviews_task, review_drift_task
 from tasks.sentiment.publish import publish_sentiment_task
+from tasks.sentiment.results import TokenizedReviews
 from tasks.sentiment.sizing import DataShape, publish_settings, resolve
+from tasks.sentiment.summary import data_summary, metrics_of, run_summary, version_info
 from tasks.sentiment.tokenize import tokenize_reviews_task
 from tasks.sentiment.train import train_classifier_task, vectors_dim, vectors_for
 from tasks.sentiment.validate import validate_reviews_task
@@ -29,6 +31,7 @@ from tasks.shared.caching import run_stage
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry import current_champion
+from tasks.shared.results import Validation
 from tasks.shared.runners import Runner, Workers, execution
 
 from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs, run_name
@@ -66,21 +69,21 @@ def prepare_reviews(data: str, cfg: SentimentConfig, output: str):
     log = get_run_logger()
     sha = hash_input(data)
     ingest = run_stage(ingest_reviews, output, source=data, source_sha256=sha, ingest=cfg.ingest)
-    validate = run_stage(validate_reviews_task, output, raw=ingest.result["raw"], label_map=ingest.result["label_map"],
+    validate = run_stage(validate_reviews_task, output, raw=ingest.result.raw, label_map=ingest.result.label_map,
                          source=data, validation=cfg.validation)
-    report = validate.result
-    publish_validation_table("sentiment", report, cfg.docs)
-    log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", report["rows"])
-    accept_batch(report, data)
-    tokens = run_stage(tokenize_reviews_task, output, valid=report["valid"], preprocess=cfg.preprocess, split=cfg.split)
+    validation: Validation = validate.result
+    publish_validation_table("sentiment", validation.report, cfg.docs)
+    log.info("rows read %(read)d = accepted %(accepted)d + quarantined %(quarantined)d", validation.rows)
+    accept_batch(validation, data)
+    tokens = run_stage(tokenize_reviews_task, output, valid=validation.valid, preprocess=cfg.preprocess, split=cfg.split)
     if not tokens.cached:
-        log.info("tokenized %d of %d shards (the rest reused from earlier runs)", tokens.result["shards_tokenized"],
-                 tokens.result["shards"])
+        log.info("tokenized %d of %d shards (the rest reused from earlier runs)", tokens.result.shards_tokenized,
+                 tokens.result.shards)
     return sha, ingest, validate, tokens
 
 
-def data_shape(tok: dict) -> DataShape:
-    return DataShape(tok["splits"]["train"], tok["median_train_length"], tok["vocab_size"])
+def data_shape(tok: TokenizedReviews) -> DataShape:
+    return DataShape(tok.splits["train"], tok.median_train_length, tok.vocab_size)
 
 
 @flow(name="sentiment-training", flow_run_name=run_name("sentiment"), timeout_seconds=TRAINING_TIMEOUT_S)
@@ -111,13 +114,8 @@ def _sentiment_training(data: str, config: SentimentConfig, output: str, registr
     t0 = time.perf_counter()
     cfg = config
     sha, ingest, validate, tokens = prepare_reviews(data, cfg, output)
-    report, tok = validate.result, tokens.result
-    publish_data_summary("sentiment", {
-        "rows read": report["rows"]["read"], "rows accepted": report["rows"]["accepted"],
-        "rows quarantined": report["rows"]["quarantined"], **{f"{k} rows": v for k, v in tok["splits"].items()},
-        "duplicate reviews (kept in one split)": tok["duplicate_reviews"], "vocabulary size": tok["vocab_size"],
-        "mean tokens a review": round(tok["mean_length"], 1), f"reviews truncated to {cfg.preprocess.seq_len}": tok["truncated"],
-        "out-of-vocabulary share (train)": tok["train_oov_rate"]})
+    validation, tok = validate.result, tokens.result
+    publish_data_summary("sentiment", data_summary(validation, tok, cfg))
     # settings left empty in the config follow the training split (its size and text lengths)
     cfg = cfg.model_copy(update={"vectors": vectors_for(cfg.model, cfg.vectors)})  # the default vectors yield to a set embedding_dim
     vectors_dim, vectors_sha = word_vectors_file(cfg.vectors)
@@ -125,43 +123,27 @@ def _sentiment_training(data: str, config: SentimentConfig, output: str, registr
     cfg = cfg.model_copy(update={"model": model_cfg, "train": train_cfg})
     publish_settings(sizing)
     log.info("model %s; training %s (from %s)", model_cfg.model_dump(), train_cfg.model_dump(), sizing["data"])
-    profile = run_stage(profile_reviews_task, output, valid=report["valid"], tokens=tok["tokens"], vocab=tok["vocab"])
+    profile = run_stage(profile_reviews_task, output, valid=validation.valid, tokens=tok.tokens, vocab=tok.vocab)
     champion, champion_bundle = current_champion(registry, "sentiment")
-    drift = run_stage(review_drift_task, output, valid=report["valid"], tokens=tok["tokens"], champion_bundle=champion_bundle)
+    drift = run_stage(review_drift_task, output, valid=validation.valid, tokens=tok.tokens, champion_bundle=champion_bundle)
     publish_drift("sentiment", drift.result, champion)
-    train = run_stage(train_classifier_task, output, tokens=tok["tokens"], vocab=tok["vocab"], vocab_size=tok["vocab_size"],
+    train = run_stage(train_classifier_task, output, tokens=tok.tokens, vocab=tok.vocab, vocab_size=tok.vocab_size,
                       model=cfg.model, train=cfg.train, vectors=cfg.vectors, vectors_sha256=vectors_sha,
                       **pretrain_inputs(cfg))
-    baseline = run_stage(train_baseline_task, output, valid=report["valid"], tokens=tok["tokens"], baseline=cfg.baseline)
-    evaluation = run_stage(evaluate_task, output, tokens=tok["tokens"], weights=train.result["weights"],
-                           training_summary=train.result["summary"], baseline=baseline.result,
-                           vocab_size=tok["vocab_size"], model=cfg.model)
-    metrics = {"lstm": evaluation.result["lstm"], "baseline": evaluation.result["baseline"]}
-    publish_length_slices(metrics["lstm"], metrics["baseline"])
+    baseline = run_stage(train_baseline_task, output, valid=validation.valid, tokens=tok.tokens, baseline=cfg.baseline)
+    evaluation = run_stage(evaluate_task, output, tokens=tok.tokens, weights=train.result.weights,
+                           training_summary=train.result.summary, baseline=baseline.result,
+                           vocab_size=tok.vocab_size, model=cfg.model)
+    publish_length_slices(evaluation.result.lstm, evaluation.result.baseline)
 
     stages = {"ingest": ingest, "validate": validate, "tokenize": tokens, "profile": profile, "train": train,
               "baseline": baseline, "evaluate": evaluation}
-    info = {
-        "name": cfg.name, "source": str(data), "source_sha256": sha, "rows": report["rows"], "splits": tok["splits"],
-        "split_seed": cfg.split.seed, "duplicate_reviews": tok["duplicate_reviews"], "vocab_size": tok["vocab_size"],
-        "config": cfg.model_dump(), "metrics": metrics, "training": train.result, "settings": sizing,
-        "code_version": {name: s.code for name, s in stages.items()},
-    }
-    published = publish_sentiment_task(info, train.result["weights"], tok["vocab"], profile.result,
-                                       evaluation.result["plots"], output, registry, train.key)
-    decision = gate_sentiment_task(registry, published["version"], metrics, report["valid"], tok["tokens"],
-                                   cfg.gate, force)
-    summary = {
-        **release_summary(published, registry, decision, drift.result, champion),
-        "metrics": {k: metrics["lstm"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
-        "baseline": {k: metrics["baseline"][k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
-        "rows": report["rows"],
-        "splits": tok["splits"],
-        "quarantine": report["quarantine"],
-        "cached": [name for name, s in stages.items() if s.cached],
-        "device": train.result["device"],
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
+    published = publish_sentiment_task(version_info(cfg, data, sha, stages, sizing), train.result.weights, tok.vocab,
+                                       profile.result, evaluation.result.plots, output, registry, train.key)
+    decision = gate_sentiment_task(registry, published["version"], metrics_of(evaluation.result), validation.valid,
+                                   tok.tokens, cfg.gate, force)
+    summary = run_summary(release_summary(published, registry, decision, drift.result, champion), stages,
+                          time.perf_counter() - t0)
     log.info("LSTM test accuracy %.4f, TF-IDF + LR %.4f; cached stages: %s", summary["metrics"]["accuracy"],
              summary["baseline"]["accuracy"], ", ".join(summary["cached"]) or "none")
     log.info(release_line(summary))

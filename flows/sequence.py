@@ -36,16 +36,16 @@ def sequence_training(data: str = DIGITS, config: SequenceConfig = SequenceConfi
     t0 = time.perf_counter()
     key = f"{DIGITS}-sklearn-{sklearn.__version__}" if data == DIGITS else file_sha256(data)
     load = run_stage(load_sequences_task, output, source=data, source_key=key, split=config.split)
-    train = run_stage(train_sequences_task, output, sequences=load.result["sequences_path"], model=config.model,
+    train = run_stage(train_sequences_task, output, sequences=load.result.sequences_path, model=config.model,
                       train=config.train)
-    evaluation = run_stage(evaluate_sequences_task, output, sequences=load.result["sequences_path"],
-                           weights=train.result["weights"], hparams=train.result["hparams"])
+    evaluation = run_stage(evaluate_sequences_task, output, sequences=load.result.sequences_path,
+                           weights=train.result.weights, hparams=train.result.training["hparams"])
     m = evaluation.result
     create_table_artifact(key="sequence-metrics", table=[{"class": c, "accuracy": f"{a:.4f}"}
                                                         for c, a in m["per_class_accuracy"].items()],
                           description=f"test accuracy {m['accuracy']:.4f} on {m['n']} sequences")
     log.info("test accuracy %.4f on %d sequences", m["accuracy"], m["n"])
-    return {"accuracy": m["accuracy"], "test_sequences": m["n"], "parts": load.result["parts"],
-            "classes": load.result["classes"], "best_epoch": train.result["best_epoch"],
+    return {"accuracy": m["accuracy"], "test_sequences": m["n"], "parts": load.result.parts,
+            "classes": load.result.classes, "best_epoch": train.result.training["best_epoch"],
             "cached": [n for n, s in (("load", load), ("train", train), ("evaluate", evaluation)) if s.cached],
             "seconds": round(time.perf_counter() - t0, 2)}

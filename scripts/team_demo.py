@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from prefect_stack import Postgres, PrefectStack  # noqa: E402
 
-CONFIG = {"preprocess": {"seq_len": 60, "workers": 1}, "model": {"embedding_dim": 16, "hidden_size": 16},
+CONFIG = {"preprocess": {"seq_len": 60, "processes": 1}, "model": {"embedding_dim": 16, "hidden_size": 16},
           "train": {"epochs": 2}, "validation": {"min_rows_per_class": 5}}
 
 

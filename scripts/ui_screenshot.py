@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "docs" / "ui-run-artifacts.png"
 DEMO_CONFIG = """\
 name: ui-demo
-preprocess: {seq_len: 80, min_count: 2, workers: 1}
+preprocess: {seq_len: 80, min_count: 2, processes: 1}
 model: {embedding_dim: 32, hidden_size: 32}
 train: {epochs: 3, batch_size: 64, patience: 2}
 validation: {min_rows_per_class: 5}

@@ -17,6 +17,7 @@ import yaml
 
 from flows.config import ForecastConfig, SentimentConfig, load_config
 from tasks.shared.errors import ConfigError, DataError, PipelineError
+from tasks.shared.results import Validation
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 REPO = HERE.parents[1]
@@ -53,8 +54,8 @@ def case_input(case: dict, tmp_path: Path) -> Path:
     return path
 
 
-def run_reviews(path: Path, out: Path) -> dict:
-    """What flows/sentiment.py runs before tokenizing (the stage functions without the cache)."""
+def run_reviews(path: Path, out: Path) -> Validation:
+    """What flows/sentiment.py runs before tokenizing (the stage tasks' functions, outside a flow run)."""
     from flows.common import accept_batch
     from flows.sentiment import hash_input
     from tasks.sentiment.ingest import ingest_reviews
@@ -62,15 +63,14 @@ def run_reviews(path: Path, out: Path) -> dict:
 
     cfg = SentimentConfig()
     sha = hash_input.fn(str(path))
-    ingest = ingest_reviews.fn(source=str(path), source_sha256=sha, ingest=cfg.ingest,
-                               out_dir=str(out / "ingest"))
-    report = validate_reviews_task.fn(raw=ingest["raw"], label_map=ingest["label_map"], source=str(path),
-                                      validation=cfg.validation, out_dir=str(out / "validate"))
+    ingest = ingest_reviews.fn(source=str(path), source_sha256=sha, ingest=cfg.ingest, output=str(out))
+    report = validate_reviews_task.fn(raw=ingest.raw, label_map=ingest.label_map, source=str(path),
+                                      validation=cfg.validation, output=str(out))
     accept_batch.fn(report, str(path))
     return report
 
 
-def run_prices(path: Path, out: Path) -> dict:
+def run_prices(path: Path, out: Path) -> Validation:
     """What flows/forecast.py runs before preparing windows."""
     from flows.common import accept_batch
     from flows.forecast import hash_prices
@@ -79,9 +79,9 @@ def run_prices(path: Path, out: Path) -> dict:
 
     cfg = ForecastConfig()
     sha = hash_prices.fn(str(path))
-    ingest = ingest_prices_task.fn(source=str(path), source_sha256=sha, out_dir=str(out / "ingest"))
-    report = validate_prices_task.fn(prices=ingest["prices"], source=str(path), validation=cfg.validation,
-                                     out_dir=str(out / "validate"))
+    ingest = ingest_prices_task.fn(source=str(path), source_sha256=sha, output=str(out))
+    report = validate_prices_task.fn(prices=ingest.prices, source=str(path), validation=cfg.validation,
+                                     output=str(out))
     accept_batch.fn(report, str(path))
     return report
 
@@ -96,7 +96,7 @@ def run_case(case: dict, path: Path, out: Path) -> dict:
 def good_rows(kind: str, tmp_path_factory) -> pd.DataFrame:
     """The accepted rows of the base file, as the pipeline reads them."""
     report = run_case({"kind": kind}, GOOD[kind], tmp_path_factory.mktemp(f"good-{kind}"))
-    return pd.read_parquet(report["valid"])
+    return pd.read_parquet(report.valid)
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +136,8 @@ def test_bad_input(case, tmp_path, good):
 
     kind = case["kind"]
     report = run_case(case, path, tmp_path / "out")
-    valid, quarantine = pd.read_parquet(report["valid"]), pd.read_parquet(report["quarantine"])
-    rows = report["rows"]
+    valid, quarantine = pd.read_parquet(report.valid), pd.read_parquet(report.quarantine)
+    rows = report.rows
     assert rows["read"] == rows["accepted"] + rows["quarantined"]
     assert (len(valid), len(quarantine)) == (rows["accepted"], rows["quarantined"])
     expected = {int(row): reason for row, reason in (case.get("quarantined") or {}).items()}
@@ -151,8 +151,8 @@ def test_bad_input(case, tmp_path, good):
         assert set(values(kind, valid)) <= set(values(kind, good[kind]))
     if kind == "reviews":
         assert not valid["text"].str.contains("\r").any()
-    assert report["suite"] == {"name": kind, "version": SUITES[kind]}
-    assert Path(report["data_docs"]).is_file()
+    assert report.report["suite"] == {"name": kind, "version": SUITES[kind]}
+    assert Path(report.report["data_docs"]).is_file()
 
 
 # -- the same through the CLI, as a user or a scheduler runs it ----------------------------------

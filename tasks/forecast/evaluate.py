@@ -18,6 +18,7 @@ from tasks.shared.plots import plot_history
 from .baselines import BASELINES, baseline_forecasts
 from .config import ForecastEvaluateConfig
 from .prepare import load_windows
+from .results import ForecastEvaluation
 from .train import load_regressor
 
 
@@ -95,7 +96,7 @@ def plot_ticker(series: pd.DataFrame, w: dict, pred: np.ndarray, ticker: str, of
 
 @cached_task(name="evaluate-forecast", stage="evaluate")
 def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str, training_summary: str, target: str,
-                           evaluate: ForecastEvaluateConfig, out_dir: str) -> dict:
+                           evaluate: ForecastEvaluateConfig, out_dir: str) -> ForecastEvaluation:
     training = json.loads(Path(training_summary).read_text())
     hparams = training["hparams"]
     w = load_windows(windows)
@@ -118,5 +119,5 @@ def evaluate_forecast_task(windows: str, series: str, scalers: str, weights: str
             plots[name] = f"{name}.png"
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
     out = Path(out_dir)
-    return {"metrics": metrics, "predictions": str(out / "predictions.parquet"),
-            "plots": {name: str(out / f) for name, f in plots.items()}}
+    return ForecastEvaluation(metrics=metrics, predictions=str(out / "predictions.parquet"),
+                              plots={name: str(out / f) for name, f in plots.items()})

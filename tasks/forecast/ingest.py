@@ -9,10 +9,11 @@ from pathlib import Path
 from tasks.shared.caching import cached_task, staging
 
 from .prices import read_prices
+from .results import IngestedPrices
 
 
 @cached_task(name="ingest-prices", stage="ingest", ignore=('source',))
-def ingest_prices_task(source: str, source_sha256: str, out_dir: str) -> dict:
+def ingest_prices_task(source: str, source_sha256: str, out_dir: str) -> IngestedPrices:
     df = read_prices(source)
     # file names, not paths: the stage is keyed on content, so a hit may come from another folder
     df["source_file"] = df["source_file"].map(lambda p: Path(p).name)
@@ -21,4 +22,4 @@ def ingest_prices_task(source: str, source_sha256: str, out_dir: str) -> dict:
         meta = {"source": str(source), "source_sha256": source_sha256, "rows": len(df),
                 "files": int(df["source_file"].nunique()), "tickers": sorted(df["ticker"].unique().tolist())}
         (tmp / "ingest.json").write_text(json.dumps(meta, indent=2))
-    return {**meta, "prices": str(Path(out_dir) / "prices.parquet")}
+    return IngestedPrices(**meta, prices=str(Path(out_dir) / "prices.parquet"))

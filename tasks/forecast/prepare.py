@@ -27,6 +27,7 @@ from tasks.shared.caching import cached_task, staging
 from tasks.shared.errors import ConfigError, DataError
 
 from .config import ForecastPrepareConfig, ForecastSplitConfig
+from .results import PreparedWindows
 
 SPLITS = ("train", "val", "test")
 
@@ -187,7 +188,7 @@ def prepare_windows(valid: pd.DataFrame, prepare: ForecastPrepareConfig, split: 
 
 @cached_task(name="prepare-windows", stage="prepare", ignore=('source',))
 def prepare_windows_task(valid: str, source: str, prepare: ForecastPrepareConfig, split: ForecastSplitConfig,
-                         start_bundle: str | None, out_dir: str) -> dict:
+                         start_bundle: str | None, out_dir: str) -> PreparedWindows:
     windows, series, scalers, info = prepare_windows(pd.read_parquet(valid), prepare, split, source, start_bundle)
     with staging(out_dir) as tmp:
         pq.write_table(windows, tmp / "windows.parquet")
@@ -195,8 +196,8 @@ def prepare_windows_task(valid: str, source: str, prepare: ForecastPrepareConfig
         (tmp / "scalers.json").write_text(json.dumps(scalers.to_dict(), indent=2))
         (tmp / "prepare.json").write_text(json.dumps(info, indent=2))
     out = Path(out_dir)
-    return {**info, "windows_path": str(out / "windows.parquet"), "series": str(out / "series.parquet"),
-            "scalers": str(out / "scalers.json")}
+    return PreparedWindows(**info, windows_path=str(out / "windows.parquet"), series=str(out / "series.parquet"),
+                           scalers=str(out / "scalers.json"))
 
 
 def load_windows(path: str | Path, split: str | None = None) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ from lstm_models.training import FitResult, TrainConfig, fit
 from tasks.shared.artifacts import progress_reporter
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.errors import ConfigError
+from tasks.shared.results import Trained
 
 from .config import ForecastTrainSettings, RegressorConfig
 from .prepare import load_windows
@@ -129,7 +130,7 @@ def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTra
 
 @cached_task(name="train-lstm-regressor", stage="train")
 def train_regressor_task(windows: str, model: RegressorConfig, train: ForecastTrainSettings, start_bundle: str | None,
-                         out_dir: str) -> dict:
+                         out_dir: str) -> Trained:
     from prefect.logging import get_run_logger
 
     n_train = pq.read_table(windows, columns=["split"]).column("split").to_pylist().count("train")
@@ -141,7 +142,7 @@ def train_regressor_task(windows: str, model: RegressorConfig, train: ForecastTr
                                   start_bundle=start_bundle)
     done(summary)
     out = Path(out_dir)
-    return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
+    return Trained(weights=str(out / "model.safetensors"), summary=str(out / "training.json"), training=summary)
 
 
 def load_regressor(weights: str | Path, hparams: dict) -> LSTMRegressor:

@@ -38,6 +38,7 @@ import pandas as pd
 from tasks.shared.caching import cached_task, staging
 from tasks.shared.errors import DataError
 from tasks.shared.gx import Rule, build_data_docs, merge_tables, run_suite, split_quarantine
+from tasks.shared.results import Validation
 
 from .config import PriceValidationConfig
 from .prices import PRICES, VALUES, fill_missing_open
@@ -199,7 +200,7 @@ def _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, ta
 
 
 @cached_task(name="validate-prices", stage="validate", ignore=('source',))
-def validate_prices_task(prices: str, source: str, validation: PriceValidationConfig, out_dir: str) -> dict:
+def validate_prices_task(prices: str, source: str, validation: PriceValidationConfig, out_dir: str) -> Validation:
     """Accepted rows, quarantined rows with reasons, and a report in the same shape as the
     sentiment one (rows read/accepted/quarantined, GX table as `expectations`, `rejected`)."""
     df = pd.read_parquet(prices)
@@ -220,15 +221,16 @@ def validate_prices_task(prices: str, source: str, validation: PriceValidationCo
         accepted.to_parquet(tmp / "valid.parquet", index=False)
         quarantined.to_parquet(tmp / "quarantine.parquet", index=False)
         (tmp / "validation.json").write_text(json.dumps(report, indent=2, default=str))
-    return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}
+    return Validation.of(report, out)
 
 
-def combine_validations(reports: list[dict], source: str, out_dir: Path) -> dict:
+def combine_validations(parts: list[Validation], source: str, out_dir: Path) -> dict:
     """The per-file validation results as one batch: valid/quarantine Parquet concatenated,
     counts summed (read = accepted + quarantined still holds), any file's batch-level
     rejection kept."""
-    valid = pd.concat([pd.read_parquet(r["valid"]) for r in reports], ignore_index=True)
-    quarantine = pd.concat([pd.read_parquet(r["quarantine"]) for r in reports], ignore_index=True)
+    valid = pd.concat([pd.read_parquet(p.valid) for p in parts], ignore_index=True)
+    quarantine = pd.concat([pd.read_parquet(p.quarantine) for p in parts], ignore_index=True)
+    reports = [p.report for p in parts]
     rows = {k: sum(r["rows"][k] for r in reports) for k in ("read", "accepted", "quarantined")}
     assert rows["read"] == rows["accepted"] + rows["quarantined"], rows
     reasons: dict[str, int] = {}
@@ -255,8 +257,7 @@ def combine_validations(reports: list[dict], source: str, out_dir: Path) -> dict
 
 
 @cached_task(name="combine-validated", stage="combine", ignore=('source',))
-def combine_validations_task(reports: list[dict], source: str, out_dir: str) -> dict:
+def combine_validations_task(reports: list[Validation], source: str, out_dir: str) -> Validation:
     with staging(out_dir) as tmp:
         report = combine_validations(reports, source, tmp)
-    out = Path(out_dir)
-    return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}
+    return Validation.of(report, out_dir)

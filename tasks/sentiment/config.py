@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from tasks.shared.config import DataDocsConfig, GateConfig, Section, SharedCacheConfig, TrainSettings
 
@@ -25,13 +25,24 @@ class ReviewValidationConfig(Section):
                                                            "is a file without line breaks, not a review)")
 
 
+def _old_names(schema: dict) -> None:
+    """The schema (a deployment's run form, the server's check of its parameters) still accepts
+    `workers`, the old name of `processes`, marked deprecated."""
+    schema["properties"]["workers"] = {"type": "integer", "minimum": 0, "deprecated": True,
+                                       "description": "Old name of processes"}
+
+
 class PreprocessConfig(Section):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_old_names)
+
     seq_len: int = Field(400, ge=1, le=10_000, description="Cap on tokens per text (which are kept: tail_tokens)")
     tail_tokens: int = Field(150, ge=0, description="Of a text longer than seq_len, keep this many tokens from its "
                                                   "end (at most seq_len / 2) and the rest from its start; 0: the start only")
     min_count: int = Field(2, ge=1, description="Minimum count in the training split to enter the vocabulary")
     max_vocab: int | None = Field(None, ge=3)
-    workers: int = Field(0, ge=0, description="Tokenizer processes; 0 = one per CPU core")
+    processes: int = Field(0, ge=0, validation_alias=AliasChoices("processes", "workers"),
+                           description="Tokenizer processes (of the local runner's pool); 0 = one per CPU core. "
+                                       "The old name `workers` is still read")
     shard_rows: int = Field(20_000, ge=100, description="Rows per tokenization shard")
 
     @property

@@ -13,6 +13,7 @@ from tasks.shared.caching import cached_task, staging
 from tasks.shared.plots import plot_confusion, plot_history
 
 from .config import ClassifierConfig
+from .results import Evaluation
 from .train import load_classifier, load_split
 
 METRIC_KEYS = ("accuracy", "precision", "recall", "f1", "roc_auc")
@@ -74,7 +75,7 @@ def evaluate_classifier(tokens: str, weights: str, vocab_size: int, model_cfg: C
 
 @cached_task(name="evaluate", stage="evaluate")
 def evaluate_task(tokens: str, weights: str, training_summary: str, baseline: dict, vocab_size: int,
-                  model: ClassifierConfig, out_dir: str) -> dict:
+                  model: ClassifierConfig, out_dir: str) -> Evaluation:
     lstm = evaluate_classifier(tokens, weights, vocab_size, model)
     history = json.loads(Path(training_summary).read_text())["history"]
     with staging(out_dir) as tmp:
@@ -82,5 +83,5 @@ def evaluate_task(tokens: str, weights: str, training_summary: str, baseline: di
         plot_confusion({"LSTM": lstm["confusion_matrix"], "TF-IDF + LR": baseline["confusion_matrix"]}, tmp / "confusion_matrix.png")
         (tmp / "metrics.json").write_text(json.dumps({"lstm": lstm, "baseline": baseline}, indent=2))
     out = Path(out_dir)
-    return {"lstm": lstm, "baseline": baseline,
-            "plots": {"loss_curves": str(out / "loss_curves.png"), "confusion_matrix": str(out / "confusion_matrix.png")}}
+    return Evaluation(lstm=lstm, baseline=baseline,
+                      plots={"loss_curves": str(out / "loss_curves.png"), "confusion_matrix": str(out / "confusion_matrix.png")})

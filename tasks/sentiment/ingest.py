@@ -17,6 +17,7 @@ from tasks.shared.errors import DataError
 
 from .config import ReviewIngestConfig
 from .files import check_input_file, open_binary  # noqa: F401  (re-exported: the CLI and flows use it)
+from .results import IngestedReviews
 
 FASTTEXT_LABELS = {"1": 0, "2": 1}
 NAMED_LABELS = {"negative": 0, "positive": 1, "neg": 0, "pos": 1}
@@ -181,9 +182,9 @@ def write_raw(path: str | Path, ingest: ReviewIngestConfig, out_path: str | Path
 
 
 @cached_task(name="ingest-reviews", stage="ingest", ignore=('source',))
-def ingest_reviews(source: str, source_sha256: str, ingest: ReviewIngestConfig, out_dir: str) -> dict:
+def ingest_reviews(source: str, source_sha256: str, ingest: ReviewIngestConfig, out_dir: str) -> IngestedReviews:
     with staging(out_dir) as tmp:
         label_map, fmt, rows = write_raw(source, ingest, tmp / "raw.parquet")
         meta = {"source": str(source), "source_sha256": source_sha256, "format": fmt, "label_map": label_map, "rows": rows}
         (tmp / "ingest.json").write_text(json.dumps(meta, indent=2))
-    return {**meta, "raw": str(Path(out_dir) / "raw.parquet")}
+    return IngestedReviews(**meta, raw=str(Path(out_dir) / "raw.parquet"))

@@ -28,6 +28,7 @@ from tasks.shared.runners import ShardMap
 
 from . import shards
 from .config import PreprocessConfig, SplitConfig
+from .results import TokenizedReviews
 from .shards import encode_shard, tokenize_shard
 
 CODE = code_version(shards)  # a change to tokenization (shards and what they import) invalidates cached shards
@@ -85,7 +86,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
 
     keys = [shard_key(texts, split, dedup) for texts in text_shards(valid_path, preprocess.shard_rows)]
     todo = [i for i, k in enumerate(keys) if not (shard_root / k / DONE).is_file()]
-    runner = ShardMap(min(preprocess.workers or os.cpu_count() or 1, max(1, len(todo))))
+    runner = ShardMap(min(preprocess.processes or os.cpu_count() or 1, max(1, len(todo))))
 
     def fresh():
         wanted = set(todo)
@@ -161,13 +162,14 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
             "truncated": int((lengths >= preprocess.seq_len).sum())}
 
 
-@cached_task(name="tokenize-reviews", stage="tokenize", ignore=('preprocess.workers', 'preprocess.shard_rows'))
-def tokenize_reviews_task(valid: str, preprocess: PreprocessConfig, split: SplitConfig, out_dir: str) -> dict:
+@cached_task(name="tokenize-reviews", stage="tokenize", ignore=('preprocess.processes', 'preprocess.shard_rows'))
+def tokenize_reviews_task(valid: str, preprocess: PreprocessConfig, split: SplitConfig, out_dir: str) -> TokenizedReviews:
     with staging(out_dir) as tmp:  # shards are cached beside the stage folders, by content
         stats = tokenize_reviews(valid, tmp, preprocess, split,
                                  shard_cache=Path(out_dir).parent.parent / "token-shards")
     out = Path(out_dir)
-    return {**stats, "tokens": str(out / "tokens.parquet"), "vocab": str(out / "vocab.json"), "split": str(out / "split.json")}
+    return TokenizedReviews(**stats, tokens=str(out / "tokens.parquet"), vocab=str(out / "vocab.json"),
+                            split=str(out / "split.json"))
 
 
 def split_texts(valid: str, tokens: str) -> pd.DataFrame:

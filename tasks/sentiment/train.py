@@ -23,6 +23,7 @@ from tasks.shared.artifacts import progress_reporter
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.config import TrainSettings
 from tasks.shared.errors import ConfigError
+from tasks.shared.results import Trained
 
 from .config import ClassifierConfig, PretrainSettings, WordVectorsConfig
 
@@ -142,7 +143,7 @@ def _train_rank(tokens: str, vocab_size: int, model_cfg: ClassifierConfig, train
 def train_classifier_task(tokens: str, vocab: str, vocab_size: int, model: ClassifierConfig, train: TrainSettings,
                           vectors: WordVectorsConfig, vectors_sha256: str | None, out_dir: str,
                           pretrain: PretrainSettings | None = None, unlabelled_sha256: str | None = None,
-                          seq_len: int = 400, tail: int = 0) -> dict:
+                          seq_len: int = 400, tail: int = 0) -> Trained:
     """vectors_sha256: the word-vector file's content hash (or the named source's package version),
     so the cache key follows the vectors; unlabelled_sha256: the same for pretrain.unlabelled.
     seq_len, tail: the run's truncation, applied to the unlabelled texts too."""
@@ -158,7 +159,7 @@ def train_classifier_task(tokens: str, vocab: str, vocab_size: int, model: Class
                                    on_eval=on_eval, vocab=vocab, vectors=vectors, pretrain=pretrain,
                                    unlabelled=extra)
     done(summary)
-    return {**summary, "weights": str(out / "model.safetensors"), "summary": str(out / "training.json")}
+    return Trained(weights=str(out / "model.safetensors"), summary=str(out / "training.json"), training=summary)
 
 
 def load_classifier(weights: str | Path, vocab_size: int, model_cfg: ClassifierConfig) -> LSTMClassifier:

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from tasks.shared.caching import cached_task, staging
 from tasks.shared.gx import Rule, SuiteOutcome, build_data_docs, merge_outcomes, run_suite, split_quarantine
+from tasks.shared.results import Validation
 
 from .config import ReviewValidationConfig
 from .ingest import CHUNK_ROWS, RAW_SCHEMA
@@ -140,7 +141,8 @@ def batch_problem(report: dict, first_row: dict[str, int], validation: ReviewVal
 
 
 @cached_task(name="validate-reviews", stage="validate", ignore=('source',))
-def validate_reviews_task(raw: str, label_map: dict, source: str, validation: ReviewValidationConfig, out_dir: str) -> dict:
+def validate_reviews_task(raw: str, label_map: dict, source: str, validation: ReviewValidationConfig,
+                          out_dir: str) -> Validation:
     with staging(out_dir) as tmp:
         report = validate_raw(raw, label_map, Path(source).name, validation, tmp,
                               docs_dir=tmp / "data_docs")
@@ -148,4 +150,4 @@ def validate_reviews_task(raw: str, label_map: dict, source: str, validation: Re
         if "data_docs" in report:
             report["data_docs"] = str(out / "data_docs" / "index.html")  # where staging moves it
         (tmp / "validation.json").write_text(json.dumps(report, indent=2))
-    return {**report, "valid": str(out / "valid.parquet"), "quarantine": str(out / "quarantine.parquet")}
+    return Validation.of(report, out)

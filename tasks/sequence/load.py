@@ -4,12 +4,14 @@ a seeded, stratified train/validation/test split in one `sequences.npz`."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tasks.shared.caching import cached_task, staging
 from tasks.shared.errors import DataError
+from tasks.shared.results import StageResult
 
 from .config import SequenceSplitConfig
 
@@ -52,8 +54,21 @@ def split_sequences(y: np.ndarray, split: SequenceSplitConfig) -> np.ndarray:
     return parts
 
 
+@dataclass(frozen=True)
+class LoadedSequences(StageResult):
+    """load-sequences: the sequences, their split, and their shape."""
+
+    sequences_path: str  # sequences.npz: x, y, part
+    source: str
+    sequences: int
+    steps: int
+    features: int
+    classes: int
+    parts: dict  # train / val / test sequences
+
+
 @cached_task(name="load-sequences", stage="load", ignore=("source",))
-def load_sequences_task(source: str, source_key: str, split: SequenceSplitConfig, out_dir: str) -> dict:
+def load_sequences_task(source: str, source_key: str, split: SequenceSplitConfig, out_dir: str) -> LoadedSequences:
     x, y = read_sequences(source)
     parts = split_sequences(y, split)
     info = {"source": source, "sequences": len(y), "steps": int(x.shape[1]), "features": int(x.shape[2]),
@@ -61,4 +76,4 @@ def load_sequences_task(source: str, source_key: str, split: SequenceSplitConfig
     with staging(out_dir) as tmp:
         np.savez(tmp / "sequences.npz", x=x, y=y, part=parts.astype(str))
         (tmp / "load.json").write_text(json.dumps(info, indent=2))
-    return {**info, "sequences_path": str(Path(out_dir) / "sequences.npz")}
+    return LoadedSequences(**info, sequences_path=str(Path(out_dir) / "sequences.npz"))

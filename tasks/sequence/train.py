@@ -16,6 +16,7 @@ from lstm_models.regressor import LSTMRegressor
 from lstm_models.training import fit
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.config import TrainSettings
+from tasks.shared.results import Trained
 
 from .config import SequenceModelConfig
 
@@ -47,11 +48,11 @@ def train_sequences(path: str, model_cfg: SequenceModelConfig, train_cfg: TrainS
 
 
 @cached_task(name="train-sequence-classifier", stage="train")
-def train_sequences_task(sequences: str, model: SequenceModelConfig, train: TrainSettings, out_dir: str) -> dict:
+def train_sequences_task(sequences: str, model: SequenceModelConfig, train: TrainSettings, out_dir: str) -> Trained:
     with staging(out_dir) as tmp:
         summary = train_sequences(sequences, model, train, tmp, checkpoint=checkpoint_for(out_dir))
     out = Path(out_dir)
-    return {**summary, "weights": str(out / "model.safetensors")}
+    return Trained(weights=str(out / "model.safetensors"), summary=str(out / "training.json"), training=summary)
 
 
 def load_classifier(weights: str | Path, hparams: dict) -> LSTMRegressor:

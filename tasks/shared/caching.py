@@ -25,6 +25,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from lstm_models.atomic import atomic_folder
 
 from .hashing import json_sha256
 from .locks import prefect_lock
+from .results import StageResult, as_json
 from .runners import active_runner, shared_cache
 
 DONE = "_SUCCESS"
@@ -161,19 +163,31 @@ def write_result(out_dir: str | Path, result) -> None:
     if not is_complete(out_dir):
         return
     try:
-        text = json.dumps(_relocate(result, _root_of(out_dir), OUTPUT))
+        text = json.dumps(_relocate(as_json(result), _root_of(out_dir), OUTPUT))
     except (TypeError, ValueError):
         return
     (Path(out_dir) / RESULT).write_text(text)
 
 
-def read_result(out_dir: str | Path):
-    """The result kept in a complete folder, its paths under this host's output folder; None
-    when the folder is incomplete or keeps no result."""
+def read_result(out_dir: str | Path, kind=None):
+    """The result kept in a complete folder, its paths under this host's output folder (as
+    `kind`, a StageResult class, when given); None when the folder is incomplete or keeps no result."""
     path = Path(out_dir) / RESULT
     if not (is_complete(out_dir) and path.is_file()):
         return None
-    return _relocate(json.loads(path.read_text()), OUTPUT, _root_of(out_dir))
+    return typed(_relocate(json.loads(path.read_text()), OUTPUT, _root_of(out_dir)), kind)
+
+
+def result_type(fn):
+    """The StageResult class a stage function returns, or None (a path or a report dict)."""
+    hint = typing.get_type_hints(fn).get("return")
+    return hint if isinstance(hint, type) and issubclass(hint, StageResult) else None
+
+
+def typed(value, kind):
+    """A stage's result as its declared type (Prefect's JSON restores the class; a folder's
+    `_result.json` holds plain JSON)."""
+    return kind.from_json(value) if kind is not None and isinstance(value, dict) else value
 
 
 # -- the cache shared between hosts --------------------------------------------------------------
@@ -216,54 +230,87 @@ def push_stage(url: str, stage: str, key: str, out_dir: Path) -> bool:
     return True
 
 
+def stage_location(stage: str, ignores: tuple[str, ...], code: str, root: str | Path, inputs: dict) -> tuple[str, Path]:
+    """(key, folder) of a stage run: the key hashes the stage's inputs (minus `ignores`) and its
+    code; the folder is `<root>/work/<stage>/<key>`. The flow (before the run: a folder to pull
+    or refresh), Prefect's cache policy and the task itself (where to write) all ask this."""
+    parts = {name: key_value(value, str(root)) for name, value in inputs.items()}
+    for dotted in ignores:
+        _drop(parts, dotted)
+    key = stage_key(stage, inputs=parts, code=code)
+    return key, stage_dir(root, stage, key)
+
+
+def _stage_inputs(signature: inspect.Signature, *args, **kwargs) -> tuple[str, dict]:
+    """(output folder, the stage's own inputs, defaults filled in) of a stage task's call."""
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    rest = dict(bound.arguments)
+    return rest.pop("output"), rest
+
+
 @dataclass
 class StageFolderPolicy(CachePolicy):
     """Prefect's cache key of a stage task run: its folder, `<output>/work/<stage>/<key>`, whose
-    key covers the stage's inputs and code (run_stages), and where that folder is on this host
-    (so an output folder elsewhere never hands back a path that is not there)."""
+    key covers the stage's inputs and code (stage_location), and where that folder is on this
+    host (so an output folder elsewhere never hands back a path that is not there)."""
+
+    stage: str = ""
+    ignores: tuple[str, ...] = ()
 
     def compute_key(self, task_ctx, inputs: dict, flow_parameters: dict, **kwargs) -> str:
-        out_dir = Path(inputs["out_dir"])
-        return f"{out_dir.parent.name}-{out_dir.name}-{json_sha256(str(out_dir.resolve()))[:10]}"
+        fn = task_ctx.task.fn
+        root, own = _stage_inputs(inspect.signature(fn), **inputs)
+        key, out_dir = stage_location(self.stage, self.ignores, code_version(fn), root, own)
+        return f"{self.stage}-{key}-{json_sha256(str(out_dir.resolve()))[:10]}"
 
 
 def cached_task(fn=None, *, stage: str, ignore: tuple[str, ...] = (), **options) -> Task:
-    """@task whose results persist as JSON under a key `run_stage` computes from its arguments.
+    """@task over a stage function `f(..., out_dir)`: the task takes f's inputs and `output` (the
+    flow's output folder) instead of out_dir, and runs f in the stage folder its inputs name
+    (stage_location), keeping its result there as JSON.
 
     stage: the folder name under <output>/work/; ignore: arguments (or config fields, dotted:
-    "preprocess.workers") that do not change the result, so they stay out of the key (the input
+    "preprocess.processes") that do not change the result, so they stay out of the key (the input
     file's path: a renamed file is the same content)."""
     def wrap(f):
         signature = inspect.signature(f)
+        params = [p for name, p in signature.parameters.items() if name != "out_dir"]
+        params.append(inspect.Parameter("output", inspect.Parameter.KEYWORD_ONLY, annotation=str))
+
+        returns = result_type(f)
 
         @functools.wraps(f)
         def reusing(*args, **kwargs):
-            out_dir = signature.bind(*args, **kwargs).arguments["out_dir"]
-            stored = read_result(out_dir)
+            root, own = _stage_inputs(reusing.__signature__, *args, **kwargs)
+            _, out_dir = stage_location(stage, tuple(ignore), code_version(f), root, own)
+            stored = read_result(out_dir, returns)
             if stored is not None:  # a folder from disk or the shared cache: Cached, as Prefect's own hits show
                 get_run_logger().info("reused the complete stage folder %s", out_dir)
                 return Completed(name="Cached", data=stored, message=f"reused the complete stage folder {out_dir}")
-            result = f(*args, **kwargs)
+            result = f(**own, out_dir=str(out_dir))
             write_result(out_dir, result)
             return result
 
-        t = task(reusing, cache_policy=StageFolderPolicy(), persist_result=True, result_serializer="json", **options)
-        t.stage, t.key_ignores = stage, tuple(ignore)
+        reusing.__signature__ = signature.replace(parameters=params)
+        t = task(reusing, cache_policy=StageFolderPolicy(stage=stage, ignores=tuple(ignore)), persist_result=True, result_serializer="json", **options)
+        t.stage, t.key_ignores, t.result_type = stage, tuple(ignore), returns
         return t
     return wrap(fn) if fn is not None else wrap
 
 
 @dataclass(frozen=True)
 class StageRun:
-    """One stage of a flow run: its result, key, whether it was reused (Cached) and its code version."""
+    """One stage of a flow run: its result (the stage's StageResult, a path or a report), key,
+    whether it was reused (Cached) and its code version."""
 
-    result: dict | None
+    result: typing.Any
     key: str
     cached: bool
     code: str
 
     @classmethod
-    def all_of(cls, runs: list["StageRun"], key: str, result: dict | None = None) -> "StageRun":
+    def all_of(cls, runs: list["StageRun"], key: str, result=None) -> "StageRun":
         """One stage made of many runs (one a file, then maybe a combining run): cached when every run was."""
         return cls(result, key, all(r.cached for r in runs), runs[-1].code)
 
@@ -281,6 +328,8 @@ def key_value(value, root: str):
     output folder relative to it (they name upstream keys), everything else as JSON."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
+    if isinstance(value, StageResult):
+        return key_value(value.to_json(), root)
     if isinstance(value, dict):
         return {str(k): key_value(v, root) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -304,14 +353,11 @@ def run_stages(stage_task: Task, root: str | Path, calls: list[dict]) -> list[St
     shared = shared_cache()
     planned = []
     for inputs in calls:
-        parts = {name: key_value(value, str(root)) for name, value in inputs.items()}
-        for dotted in stage_task.key_ignores:
-            _drop(parts, dotted)
-        key = stage_key(stage_task.stage, inputs=parts, code=code)
-        out_dir = stage_dir(root, stage_task.stage, key)
+        _, own = _stage_inputs(inspect.signature(stage_task.fn), **inputs, output=str(root))
+        key, out_dir = stage_location(stage_task.stage, stage_task.key_ignores, code, root, own)
         pulled = bool(shared) and not is_complete(out_dir) and pull_stage(shared, stage_task.stage, key, out_dir)
         planned.append((key, out_dir, pulled, stage_task.with_options(refresh_cache=not is_complete(out_dir)),
-                        {**inputs, "out_dir": str(out_dir)}))
+                        {**inputs, "output": str(root)}))
     runner = active_runner()
     if runner is not None and len(planned) > 1:
         futures = [runner.submit(t, parameters=params) for _, _, _, t, params in planned]
@@ -322,7 +368,7 @@ def run_stages(stage_task: Task, root: str | Path, calls: list[dict]) -> list[St
         states = [t(return_state=True, **params) for _, _, _, t, params in planned]
     runs = []
     for (key, out_dir, pulled, _, _), state in zip(planned, states):
-        result = state.result()  # re-raises the task's exception if it failed
+        result = typed(state.result(), stage_task.result_type)  # re-raises the task's exception if it failed
         if shared and not pulled:
             push_stage(shared, stage_task.stage, key, out_dir)
         runs.append(StageRun(result, key, state.name == "Cached" or pulled, code))

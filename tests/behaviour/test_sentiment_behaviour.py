@@ -18,7 +18,7 @@ from lstm_models.predict import SentimentPredictor
 
 pytestmark = pytest.mark.slow
 DATA = Path(__file__).resolve().parents[2] / "data" / "amazon_polarity_head6459.ft.txt.bz2"
-DEFAULT = {"preprocess": {"workers": 1}, "gate": {"baseline": "naive"}}  # the default model; published whatever the gate
+DEFAULT = {"preprocess": {"processes": 1}, "gate": {"baseline": "naive"}}  # the default model; published whatever the gate
 
 
 @pytest.fixture(scope="module")

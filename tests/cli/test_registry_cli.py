@@ -33,7 +33,7 @@ def registry(prefect_api, review_lines, tmp_path_factory):
     data.write_text("\n".join(review_lines[:300]) + "\n")
     for seed in (1, 2):
         cfg = tmp / f"c{seed}.yaml"
-        cfg.write_text("preprocess: {seq_len: 40, workers: 1}\nmodel: {embedding_dim: 8, hidden_size: 8}\n"
+        cfg.write_text("preprocess: {seq_len: 40, processes: 1}\nmodel: {embedding_dim: 8, hidden_size: 8}\n"
                        f"train: {{epochs: 1, seed: {seed}}}\nvalidation: {{min_rows_per_class: 5}}\n"
                        "gate: {baseline: naive, margin: 0}\n")
         last_json(cli(["sentiment", "train", "--data", str(data), "--config", str(cfg), "--output", str(tmp / "out"),

@@ -18,7 +18,7 @@ def run_cli(args, api_url, cwd=None):
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
-    path.write_text("preprocess: {seq_len: 60, workers: 1}\nmodel: {embedding_dim: 16, hidden_size: 16, bag_buckets: 0}\n"
+    path.write_text("preprocess: {seq_len: 60, processes: 1}\nmodel: {embedding_dim: 16, hidden_size: 16, bag_buckets: 0}\n"
                     "train: {epochs: 1}\nvalidation: {min_rows_per_class: 5}\n")
     return path
 

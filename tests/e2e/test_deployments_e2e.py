@@ -33,7 +33,7 @@ SENTIMENT = "sentiment-training/sentiment-nightly"
 FORECAST = "forecast-training/forecast-nightly"
 SENTIMENT_CONFIG = {
     "name": "e2e-tiny",
-    "preprocess": {"seq_len": 60, "min_count": 2, "workers": 1},
+    "preprocess": {"seq_len": 60, "min_count": 2, "processes": 1},
     "model": {"embedding_dim": 16, "hidden_size": 16},
     "train": {"epochs": 1, "batch_size": 64},
     "validation": {"min_rows_per_class": 5},

@@ -19,7 +19,7 @@ from flows.sentiment import sentiment_training
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 # the LSTM alone (no bag of words beside it), so that a tiny model loses to TF-IDF + LR
-TINY = {"preprocess": {"seq_len": 60, "workers": 1}, "model": {"embedding_dim": 8, "hidden_size": 8, "bag_buckets": 0},
+TINY = {"preprocess": {"seq_len": 60, "processes": 1}, "model": {"embedding_dim": 8, "hidden_size": 8, "bag_buckets": 0},
         "train": {"epochs": 1}, "validation": {"min_rows_per_class": 5}}
 
 

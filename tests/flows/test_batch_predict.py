@@ -9,7 +9,7 @@ from flows.sentiment import sentiment_training
 from tasks.shared.registry import RegistryError
 
 pytestmark = pytest.mark.slow
-TINY = {"preprocess": {"seq_len": 60, "workers": 1}, "model": {"embedding_dim": 16, "hidden_size": 16},
+TINY = {"preprocess": {"seq_len": 60, "processes": 1}, "model": {"embedding_dim": 16, "hidden_size": 16},
         "train": {"epochs": 1}, "validation": {"min_rows_per_class": 5}}
 
 

@@ -43,7 +43,7 @@ def reviews(tmp_path_factory, review_lines):
 
 def config(tmp_path, name, epochs, seed=13):
     path = tmp_path / f"{name}.yaml"
-    path.write_text("preprocess: {seq_len: 60, workers: 1}\nmodel: {embedding_dim: 16, hidden_size: 16}\n"
+    path.write_text("preprocess: {seq_len: 60, processes: 1}\nmodel: {embedding_dim: 16, hidden_size: 16}\n"
                     f"train: {{epochs: {epochs}, patience: 1000, seed: {seed}}}\nvalidation: {{min_rows_per_class: 5}}\n"
                     "gate: {baseline: naive}\n")  # these small models lose to TF-IDF + LR; a champion is needed
     return path

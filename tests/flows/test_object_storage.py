@@ -49,7 +49,7 @@ def test_two_hosts_share_one_registry_on_object_storage(prefect_api, s3, review_
     for host in ("host-a", "host-b"):
         workdir = tmp_path / host
         workdir.mkdir()
-        (workdir / "cfg.yaml").write_text("preprocess: {seq_len: 40, workers: 1}\nmodel: {embedding_dim: 8, hidden_size: 8}\n"
+        (workdir / "cfg.yaml").write_text("preprocess: {seq_len: 40, processes: 1}\nmodel: {embedding_dim: 8, hidden_size: 8}\n"
                                           f"train: {{epochs: 1, seed: {len(procs) + 1}}}\nvalidation: {{min_rows_per_class: 5}}\n")
         procs.append(subprocess.Popen(
             CLI + ["sentiment", "train", "--data", str(data), "--config", "cfg.yaml", "--output", "out",
@@ -128,7 +128,7 @@ def test_data_docs_are_published_where_a_browser_on_another_machine_opens_them(p
     data.write_text("\n".join(review_lines[:200]) + "\n")
     base_url = f"{s3['AWS_ENDPOINT_URL']}/models/data-docs"  # the bucket over HTTP, as a browser reaches it
     cfg = SentimentConfig.model_validate({
-        "preprocess": {"seq_len": 40, "workers": 1}, "model": {"embedding_dim": 8, "hidden_size": 8},
+        "preprocess": {"seq_len": 40, "processes": 1}, "model": {"embedding_dim": 8, "hidden_size": 8},
         "train": {"epochs": 1}, "validation": {"min_rows_per_class": 5}, "gate": {"baseline": "naive"},
         "docs": {"publish_to": "s3://models/data-docs", "base_url": base_url}})
     sentiment_training(data=str(data), config=cfg, output=str(tmp_path / "out"))

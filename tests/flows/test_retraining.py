@@ -12,7 +12,7 @@ from tasks.shared.registry import Registry
 pytestmark = pytest.mark.slow
 # the lenient gate (majority class): on 2,000 reviews a small LSTM loses to TF-IDF + LR, and this test
 # is about the champion's life across nights (the strict default is tested in tests/cli)
-GOOD = {"preprocess": {"seq_len": 80, "workers": 1, "shard_rows": 500},
+GOOD = {"preprocess": {"seq_len": 80, "processes": 1, "shard_rows": 500},
         "model": {"embedding_dim": 32, "hidden_size": 32}, "train": {"epochs": 4, "patience": 4},
         "validation": {"min_rows_per_class": 5}, "gate": {"baseline": "naive"}}
 WORSE = {**GOOD, "model": {"embedding_dim": 2, "hidden_size": 2}, "train": {"epochs": 1, "lr": 1e-5}}

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 HISTORY = Path(__file__).resolve().parents[3] / "shared" / "data" / "stocks" / "history"
 FORECAST = {"prepare": {"lookback": 10, "horizon": 3}, "model": {"hidden_size": 8, "fc_size": 16},
             "train": {"epochs": 2, "batch_size": 64, "patience": 2, "min_samples": 1}, "evaluate": {"max_plots": 2}}
-SENTIMENT = {"preprocess": {"seq_len": 60, "workers": 1, "shard_rows": 150},
+SENTIMENT = {"preprocess": {"seq_len": 60, "processes": 1, "shard_rows": 150},
              "model": {"embedding_dim": 8, "hidden_size": 8}, "train": {"epochs": 1},
              "validation": {"min_rows_per_class": 5}}
 

@@ -7,7 +7,7 @@ from flows.config import SentimentConfig, load_config
 from flows.search import sentiment_search
 
 pytestmark = pytest.mark.slow
-TINY = {"preprocess": {"seq_len": 60, "workers": 1}, "train": {"epochs": 2, "patience": 2},
+TINY = {"preprocess": {"seq_len": 60, "processes": 1}, "train": {"epochs": 2, "patience": 2},
         "validation": {"min_rows_per_class": 5}}
 
 

@@ -14,7 +14,7 @@ from tasks.shared.errors import DataError
 pytestmark = pytest.mark.slow  # every test here trains a model (or runs a flow that does)
 
 SMALL = {
-    "preprocess": {"seq_len": 60, "min_count": 2, "workers": 1},
+    "preprocess": {"seq_len": 60, "min_count": 2, "processes": 1},
     "model": {"embedding_dim": 16, "hidden_size": 16},
     "train": {"epochs": 2, "batch_size": 64},
     "validation": {"min_rows_per_class": 5},

@@ -86,8 +86,8 @@ def test_pipeline_output_does_not_depend_on_chunk_or_shard_size(tmp_path, messy_
         validate_raw(out / "raw.parquet", label_map, "messy.ft.txt", LIMITS, out, chunk_rows=chunk)
         return tokenize_reviews(out / "valid.parquet", out / "tok", preprocess, SplitConfig())
 
-    one = run("one", 10**6, PreprocessConfig(workers=1, shard_rows=100_000))
-    many = run("many", 77, PreprocessConfig(workers=1, shard_rows=100))
+    one = run("one", 10**6, PreprocessConfig(processes=1, shard_rows=100_000))
+    many = run("many", 77, PreprocessConfig(processes=1, shard_rows=100))
     layout = ("shards", "shards_tokenized")
     assert {k: v for k, v in one.items() if k not in layout} == {k: v for k, v in many.items() if k not in layout}
     assert pq.read_table(tmp_path / "one/tok/tokens.parquet").equals(pq.read_table(tmp_path / "many/tok/tokens.parquet"))

@@ -19,9 +19,9 @@ def _valid(tmp_path, review_lines, n=900, dup=40):
 def test_sharded_parallel_run_is_identical_to_one_process(tmp_path, review_lines):
     valid = _valid(tmp_path, review_lines)
     split = SplitConfig()
-    tokenize_reviews(valid, tmp_path / "one", PreprocessConfig(workers=1, shard_rows=100_000), split)
-    tokenize_reviews(valid, tmp_path / "many", PreprocessConfig(workers=2, shard_rows=150), split)
-    tokenize_reviews(valid, tmp_path / "each", PreprocessConfig(workers=2, shard_rows=100), split, dedup=False)
+    tokenize_reviews(valid, tmp_path / "one", PreprocessConfig(processes=1, shard_rows=100_000), split)
+    tokenize_reviews(valid, tmp_path / "many", PreprocessConfig(processes=2, shard_rows=150), split)
+    tokenize_reviews(valid, tmp_path / "each", PreprocessConfig(processes=2, shard_rows=100), split, dedup=False)
     for other in ("many", "each"):  # each distinct text tokenized once, or every row: the same result
         assert pq.read_table(tmp_path / "one/tokens.parquet").equals(pq.read_table(tmp_path / other / "tokens.parquet"))
         assert (tmp_path / "one/vocab.json").read_text() == (tmp_path / other / "vocab.json").read_text()
@@ -30,7 +30,7 @@ def test_sharded_parallel_run_is_identical_to_one_process(tmp_path, review_lines
 
 def test_duplicates_share_a_split_and_vocab_comes_from_train_only(tmp_path, review_lines):
     valid = _valid(tmp_path, review_lines)
-    stats = tokenize_reviews(valid, tmp_path / "t", PreprocessConfig(workers=1, seq_len=50), SplitConfig(seed=7))
+    stats = tokenize_reviews(valid, tmp_path / "t", PreprocessConfig(processes=1, seq_len=50), SplitConfig(seed=7))
     tokens = pq.read_table(tmp_path / "t/tokens.parquet").to_pandas()
     tokens["split"] = tokens["split"].astype(str)
     assert stats["duplicate_reviews"] == 40
@@ -50,8 +50,8 @@ def test_duplicates_share_a_split_and_vocab_comes_from_train_only(tmp_path, revi
 
 def test_split_depends_on_seed(tmp_path, review_lines):
     valid = _valid(tmp_path, review_lines, n=300, dup=0)
-    a = tokenize_reviews(valid, tmp_path / "a", PreprocessConfig(workers=1), SplitConfig(seed=1))
-    b = tokenize_reviews(valid, tmp_path / "b", PreprocessConfig(workers=1), SplitConfig(seed=2))
+    a = tokenize_reviews(valid, tmp_path / "a", PreprocessConfig(processes=1), SplitConfig(seed=1))
+    b = tokenize_reviews(valid, tmp_path / "b", PreprocessConfig(processes=1), SplitConfig(seed=2))
     sa = pq.read_table(tmp_path / "a/tokens.parquet").column("split").to_pylist()
     sb = pq.read_table(tmp_path / "b/tokens.parquet").column("split").to_pylist()
     assert sa != sb and a["rows"] == b["rows"] == 300
@@ -60,7 +60,7 @@ def test_split_depends_on_seed(tmp_path, review_lines):
 def test_appended_rows_retokenize_only_the_new_shards(tmp_path, review_lines):
     """Incremental retraining: with a shard cache, rows appended to the input cost only their own
     shards, and the result is the same as tokenizing everything afresh."""
-    cache, cfg, split = tmp_path / "cache", PreprocessConfig(workers=1, shard_rows=200), SplitConfig()
+    cache, cfg, split = tmp_path / "cache", PreprocessConfig(processes=1, shard_rows=200), SplitConfig()
     first = tokenize_reviews(_valid(tmp_path, review_lines, n=900, dup=0), tmp_path / "day1", cfg, split, shard_cache=cache)
     assert (first["shards"], first["shards_tokenized"]) == (5, 5)
     (tmp_path / "grown").mkdir()

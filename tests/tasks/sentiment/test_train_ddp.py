@@ -24,7 +24,7 @@ def tokens(tmp_path_factory, review_lines):
     lines = review_lines  # all 6,459: a test split of about 650 reviews
     pd.DataFrame({"row": range(1, len(lines) + 1), "label": [int(l[9] == "2") for l in lines],
                   "text": [l.split(" ", 1)[1] for l in lines]}).to_parquet(work / "valid.parquet")
-    stats = tokenize_reviews(work / "valid.parquet", work / "tok", PreprocessConfig(workers=1, seq_len=120), SplitConfig())
+    stats = tokenize_reviews(work / "valid.parquet", work / "tok", PreprocessConfig(processes=1, seq_len=120), SplitConfig())
     return str(work / "tok" / "tokens.parquet"), stats["vocab_size"]
 
 

@@ -24,7 +24,7 @@ def tokens(tmp_path_factory, review_lines):
     lines = review_lines[:600]
     pd.DataFrame({"row": range(1, len(lines) + 1), "label": [int(l[9] == "2") for l in lines],
                   "text": [l.split(" ", 1)[1] for l in lines]}).to_parquet(work / "valid.parquet")
-    stats = tokenize_reviews(work / "valid.parquet", work / "tok", PreprocessConfig(workers=1, seq_len=60), SplitConfig())
+    stats = tokenize_reviews(work / "valid.parquet", work / "tok", PreprocessConfig(processes=1, seq_len=60), SplitConfig())
     return work / "tok", stats["vocab_size"]
 
 

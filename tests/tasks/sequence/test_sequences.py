@@ -64,7 +64,7 @@ def test_the_digits_config_reaches_95_percent_on_held_out_digits(prefect_api, tm
         names = [run.name for run in runs if run.parameters.get("output", "").startswith(str(tmp_path))]
         ours = [run.id for run in runs if run.parameters.get("output", "").startswith(str(tmp_path))]
         stage_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ours)))
-    # the stage tasks' inputs are the stage's own (and its folder), no cache key among them
+    # the stage tasks' inputs are the stage's own and the output folder: no cache key, no stage folder
     trains = [tr for tr in stage_runs if tr.name.startswith("train-sequence-classifier")]
-    assert len(trains) == 3 and all({"sequences", "model", "train", "out_dir"} == set(tr.task_inputs) for tr in trains)
+    assert len(trains) == 3 and all({"sequences", "model", "train", "output"} == set(tr.task_inputs) for tr in trains)
     assert len(names) == 3 and all(re.fullmatch(r"sequence-digits-\d{8}-\d{4}-[0-9a-f]{6}", n) for n in names), names

@@ -29,9 +29,9 @@ from tasks.shared.caching import run_stage
 @flow
 def ingest_and_validate(data: str, output: str) -> dict:
     ingest = run_stage(ingest_prices_task, output, source=data, source_sha256=prices_sha256(data))
-    validate = run_stage(validate_prices_task, output, prices=ingest.result["prices"], source=data,
+    validate = run_stage(validate_prices_task, output, prices=ingest.result.prices, source=data,
                          validation=PriceValidationConfig())
-    return {"ingest": ingest.cached, "validate": validate.cached, "tickers": ingest.result["tickers"]}
+    return {"ingest": ingest.cached, "validate": validate.cached, "tickers": ingest.result.tickers}
 
 print(json.dumps(ingest_and_validate(sys.argv[1], sys.argv[2])))
 """
