@@ -22,6 +22,12 @@ setup() {
     echo "       Set PYTHON=/path/to/python3.11 and run again." >&2
     exit 2
   fi
+  if ! "$PYTHON" -c 'import ensurepip, venv; ensurepip.version()' >/dev/null 2>&1; then
+    local ver
+    ver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+    echo "error: $PYTHON cannot create a virtual environment (no venv/ensurepip); on Debian/Ubuntu: sudo apt-get install python$ver-venv" >&2
+    exit 2
+  fi
   echo "Setting up .venv (pinned versions from constraints.txt)..." >&2
   "$PYTHON" -m venv .venv
   # PyTorch first, from the index that decides its build: CPU unless TORCH_INDEX_URL names another
