@@ -29,7 +29,8 @@ from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_
 from tasks.shared.caching import StageRun, run_stage, run_stages
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import json_sha256
-from tasks.shared.registry import Registry, current_champion
+from tasks.shared.registry import Registry
+from tasks.shared.registry_checks import current_champion
 from tasks.shared.results import Validation
 from tasks.shared.runners import Runner, Workers, execution
 

@@ -30,7 +30,7 @@ from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_
 from tasks.shared.caching import run_stage
 from tasks.shared.events import emit_training_completed
 from tasks.shared.hashing import file_sha256
-from tasks.shared.registry import current_champion
+from tasks.shared.registry_checks import current_champion
 from tasks.shared.results import Validation
 from tasks.shared.runners import Runner, Workers, execution
 

@@ -1,4 +1,4 @@
-"""`lstm-pipeline registry`: list, show, promote, rollback; and the registry helpers the others use."""
+"""`lstm-pipeline registry`: list, show, promote, rollback, verify; and the registry helpers the others use."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import typer
 from .invoke import fail, invoke_flow
 from .options import DebugOpt, JsonOpt, KindOpt, ReasonOpt, RegistryRootOpt
 
-app = typer.Typer(help="The model registry: versions, the champion, manual promotion and rollback.",
+app = typer.Typer(help="The model registry: versions, the champion, manual promotion and rollback, checks.",
                   no_args_is_help=True)
 
 
@@ -56,22 +56,39 @@ def _show_champion(out: dict) -> None:
 @app.command("list")
 def registry_list(kind: str = KindOpt, registry: str = RegistryRootOpt, as_json: bool = JsonOpt,
                   debug: bool = DebugOpt):
-    """Every complete version, oldest first, with its metrics; the champion marked."""
+    """Every complete version, oldest first, with its metrics; the champion marked. A damaged
+    version or pointer is listed with what is wrong (`registry verify` checks every file)."""
     def go():
         reg = open_registry(kind, registry)
-        pointer = reg.champion(kind)
+        damaged = reg.pointer_problem(kind)
+        pointer = None if damaged else reg.champion(kind)
         champion = pointer["version"] if pointer else None
-        versions = [{"version": v, "champion": v == champion, "created": reg.info(kind, v).get("published_at"),
-                     "metrics": headline(reg.read_json(kind, v, "metrics.json"))} for v in reg.versions(kind)]
-        return {"kind": kind, "champion": champion, "versions": versions}
+        versions = [describe(reg, kind, v, champion) for v in reg.versions(kind)]
+        return {"kind": kind, "champion": champion, "versions": versions, "champion_problem": damaged}
 
     def show(out):
         typer.echo(f"{kind} registry {registry}: {len(out['versions'])} versions, champion {out['champion'] or 'unset'}")
         for v in out["versions"]:
             scores = "  ".join(f"{k} {val:.4f}" for k, val in v["metrics"].items() if isinstance(val, float))
-            typer.echo(f"  {'*' if v['champion'] else ' '} {v['version']:<14} {v['created'] or '':<26} {scores}")
+            typer.echo(f"  {'*' if v['champion'] else ' '} {v['version']:<14} {v['created'] or '':<26} "
+                       + (f"damaged: {v['damaged']}" if v.get("damaged") else scores))
+        if out["champion_problem"]:
+            typer.echo(f"champion pointer: {out['champion_problem']}", err=True)
 
     invoke_flow(go, debug=debug, show=show, as_json=as_json)
+
+
+def describe(reg, kind: str, version: str, champion: str | None) -> dict:
+    """One line of `registry list`: created and headline metrics, or what is damaged."""
+    from tasks.shared.registry import RegistryError
+
+    row = {"version": version, "champion": version == champion, "created": None, "metrics": {}}
+    try:
+        row["created"] = reg.info(kind, version).get("published_at")
+        row["metrics"] = headline(reg.read_json(kind, version, "metrics.json"))
+    except RegistryError as exc:
+        row["damaged"] = str(exc)
+    return row
 
 
 @app.command("show")
@@ -115,3 +132,30 @@ def registry_rollback(kind: str = KindOpt, registry: str = RegistryRootOpt, reas
     """Return to the champion before the current one (recorded with the reason)."""
     invoke_flow(lambda: open_registry(kind, registry).rollback(kind, reason), debug=debug,
                 show=_show_champion, as_json=as_json)
+
+
+@app.command("verify")
+def registry_verify(kind: str = KindOpt, registry: str = RegistryRootOpt, as_json: bool = JsonOpt,
+                    debug: bool = DebugOpt):
+    """Check every version (marker, version.json, metrics.json, each file against the hash
+    recorded at publish time), foreign folders under versions/ and the champion pointer; exit 2
+    naming each problem."""
+    def go():
+        from tasks.shared.registry_checks import verify
+
+        out = verify(open_registry(kind, registry), kind)
+        if not out["sound"]:
+            if as_json:
+                typer.echo(json.dumps(out, indent=2))
+            else:
+                for p in out["problems"]:
+                    typer.echo(f"{p['where']}: {p['problem']}", err=True)
+            fail(f"{kind} registry {registry}: {len(out['problems'])} problems in {out['versions']} versions "
+                 "and the pointer")
+        return out
+
+    def show(out):
+        typer.echo(f"{kind} registry {registry}: {out['versions']} versions and the pointer: sound")
+
+    invoke_flow(go, debug=debug, show=show, as_json=as_json)
+

@@ -90,6 +90,7 @@ def run_gate(registry_root: str, kind: str, version: str, *, metric: str, higher
     champion of the moment): score the champion with score_champion(local bundle path) ->
     (champion value, candidate value on the same rows, note), decide, promote, record."""
     from .registry import Registry
+    from .registry_checks import version_problems
 
     reg = Registry(registry_root)
     with reg.lock(kind):
@@ -98,6 +99,8 @@ def run_gate(registry_root: str, kind: str, version: str, *, metric: str, higher
         champion_value, note, vs_champion = None, None, candidate_value
         if champion == version:
             champion_value = candidate_value
+        elif champion is not None and (damage := version_problems(reg, kind, champion)):
+            note = f"its bundle is damaged: {'; '.join(damage)}"  # one damaged old bundle blocks no retraining
         elif champion is not None:
             champion_value, same_rows, note = score_champion(reg.local_path(kind, champion))
             if same_rows is not None:

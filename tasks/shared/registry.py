@@ -5,6 +5,12 @@
                                      "previous": [earlier champions, oldest first]}
     <root>/<kind>/decisions/        every gate decision and manual promotion or rollback, one JSON file each
 
+Each version records the SHA-256 of every file it holds (`files` in version.json), so
+`verify` tells a damaged version (a file missing, truncated or changed) from a sound one, and
+damage is reported, never a traceback: a damaged version is skipped by the commands that look
+for one and named by those that need it; a damaged champion pointer stops what needs the
+champion and says how to set it again (`registry promote`, which may replace it).
+
 A reader never sees a partial version: on a local disk a version is assembled under a hidden
 staging name and renamed into place (the rename also claims the version number, so runs that
 publish at the same time get distinct numbers); on other filesystems (object stores have no
@@ -35,7 +41,8 @@ from .locks import prefect_lock
 
 COMPLETE = "_COMPLETE"
 VERSION_FILE = "version.json"
-_VERSION = re.compile(r"^v(\d{4,})(-[0-9a-f]+)?$")
+POINTER = "champion.json"
+VERSION_NAME = re.compile(r"^v(\d{4,})(-[0-9a-f]+)?$")
 
 
 def default_output(kind: str) -> str:
@@ -53,6 +60,12 @@ class RegistryError(PipelineError):
     """A registry, version or champion that cannot be found or used."""
 
 
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under a local folder, by its relative path."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -66,62 +79,76 @@ class Registry:
         self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
 
     # -- paths ------------------------------------------------------------------------------
-    def _kind(self, kind: str) -> str:
+    def kind_dir(self, kind: str) -> str:
         return f"{self.base.rstrip('/')}/{kind}"
 
-    def _version_dir(self, kind: str, version: str) -> str:
-        return f"{self._kind(kind)}/versions/{version}"
+    def version_dir(self, kind: str, version: str) -> str:
+        return f"{self.kind_dir(kind)}/versions/{version}"
 
     def uri(self, kind: str, version: str) -> str:
         """Where a version lives, as the user would type it (a local path or a URL)."""
-        path = self._version_dir(kind, version)
+        path = self.version_dir(kind, version)
         return path if self.local else self.fs.unstrip_protocol(path)
 
     # -- versions ---------------------------------------------------------------------------
-    def _names(self, kind: str) -> list[str]:
+    def names(self, kind: str) -> list[str]:
         """Version-shaped folder names, complete or not (staging folders excluded)."""
-        folder = f"{self._kind(kind)}/versions"
+        folder = f"{self.kind_dir(kind)}/versions"
         if not self.fs.exists(folder):
             return []
-        return [n for p in self.fs.ls(folder, detail=False) if _VERSION.match(n := p.rstrip("/").rsplit("/", 1)[-1])]
+        return [n for p in self.fs.ls(folder, detail=False) if VERSION_NAME.match(n := p.rstrip("/").rsplit("/", 1)[-1])]
 
     def versions(self, kind: str) -> list[str]:
         """Complete versions, oldest first."""
-        folder = f"{self._kind(kind)}/versions"
-        done = [n for n in self._names(kind) if self.fs.exists(f"{folder}/{n}/{COMPLETE}")]
-        return sorted(done, key=lambda n: (int(_VERSION.match(n).group(1)), n))
+        folder = f"{self.kind_dir(kind)}/versions"
+        done = [n for n in self.names(kind) if self.fs.exists(f"{folder}/{n}/{COMPLETE}")]
+        return sorted(done, key=lambda n: (int(VERSION_NAME.match(n).group(1)), n))
 
     def _next_number(self, kind: str) -> int:
-        return max((int(_VERSION.match(n).group(1)) for n in self._names(kind)), default=0) + 1
+        return max((int(VERSION_NAME.match(n).group(1)) for n in self.names(kind)), default=0) + 1
 
     def info(self, kind: str, version: str) -> dict:
         return self.read_json(kind, version, VERSION_FILE)
 
-    def read_json(self, kind: str, version: str, name: str) -> dict:
-        path = f"{self._version_dir(kind, version)}/{name}"
+    def _load(self, path: str, where: str) -> dict:
+        """A JSON object from the registry; RegistryError naming the file when it is missing,
+        empty or not a JSON object."""
         try:
             with self.fs.open(path, "r", encoding="utf-8") as fh:
-                return json.load(fh)
+                value = json.load(fh)
         except FileNotFoundError:
-            raise RegistryError(f"{self.uri(kind, version)}: no {name} (not a complete version)") from None
+            raise RegistryError(f"{where}: missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"{where}: damaged (not valid JSON: {exc})") from None
+        if not isinstance(value, dict):
+            raise RegistryError(f"{where}: damaged (a JSON {type(value).__name__}, not an object)")
+        return value
+
+    def read_json(self, kind: str, version: str, name: str) -> dict:
+        return self._load(f"{self.version_dir(kind, version)}/{name}", f"{self.uri(kind, version)}/{name}")
 
     def find_key(self, kind: str, key: str) -> str | None:
-        """The newest version published from the same training key (same data, config and code)."""
+        """The newest version published from the same training key (same data, config and code);
+        a version whose version.json is damaged is not one (`verify` names it)."""
         for version in reversed(self.versions(kind)):
-            if self.info(kind, version).get("key") == key:
-                return version
+            try:
+                if self.info(kind, version).get("key") == key:
+                    return version
+            except RegistryError:
+                continue
         return None
 
     def publish(self, kind: str, bundle: str | Path, key: str, extra: dict | None = None) -> str:
         """Copy a finished local bundle folder in as a new version; return its name."""
         bundle = Path(bundle)
-        meta = {"kind": kind, "key": key, "bundle": bundle.name, "published_at": now(), **(extra or {})}
+        meta = {"kind": kind, "key": key, "bundle": bundle.name, "published_at": now(), **(extra or {}),
+                "files": file_hashes(bundle)}
         if self.local:
             return self._publish_local(kind, bundle, meta)
         return self._publish_remote(kind, bundle, meta)
 
     def _publish_local(self, kind: str, bundle: Path, meta: dict) -> str:
-        versions = Path(self._kind(kind)) / "versions"
+        versions = Path(self.kind_dir(kind)) / "versions"
         versions.mkdir(parents=True, exist_ok=True)
         tmp = new_folder(versions / "staging")  # hidden: .staging.<random>
         try:
@@ -145,7 +172,7 @@ class Registry:
         # No atomic rename on object stores: a random suffix keeps concurrent versions distinct,
         # and the marker written last makes the version visible.
         version = f"v{self._next_number(kind):04d}-{uuid.uuid4().hex[:6]}"
-        target = self._version_dir(kind, version)
+        target = self.version_dir(kind, version)
         for path in sorted(bundle.rglob("*")):
             if path.is_file():
                 self.fs.put_file(str(path), f"{target}/{path.relative_to(bundle).as_posix()}")
@@ -159,11 +186,11 @@ class Registry:
             known = ", ".join(self.versions(kind)[-5:]) or "none"
             raise RegistryError(f"{self.root}: no complete {kind} version {version!r} (latest: {known})")
         if self.local:
-            return Path(self._version_dir(kind, version))
+            return Path(self.version_dir(kind, version))
         cache = Path(cache_dir or Path(tempfile.gettempdir()) / "lstm-registry-cache") / kind / version
         if not (cache / COMPLETE).exists():
             with atomic_folder(cache, replace=True) as tmp:
-                self.fs.get(self._version_dir(kind, version) + "/", str(tmp), recursive=True)
+                self.fs.get(self.version_dir(kind, version) + "/", str(tmp), recursive=True)
         return cache
 
     def resolve(self, kind: str, version: str | None = None) -> tuple[str, Path]:
@@ -176,15 +203,39 @@ class Registry:
         return version, self.local_path(kind, version)
 
     # -- champion ---------------------------------------------------------------------------
-    def champion(self, kind: str) -> dict | None:
-        path = f"{self._kind(kind)}/champion.json"
+    def _pointer_uri(self, kind: str) -> str:
+        path = f"{self.kind_dir(kind)}/{POINTER}"
+        return path if self.local else self.fs.unstrip_protocol(path)
+
+    def repair_hint(self, kind: str) -> str:
+        """How to set a damaged pointer again: the last champion the decisions recorded."""
+        last = next((d.get("champion_after") for d in reversed(self.decisions(kind, skip_damaged=True))
+                     if d.get("champion_after") in self.versions(kind)), None)
+        return (f"set it again with `lstm-pipeline registry promote {last or 'VERSION'} --kind {kind} "
+                f"--registry {self.root} --reason ...`" + (f" ({last}: the last champion the decisions record)"
+                                                           if last else ""))
+
+    def pointer_problem(self, kind: str) -> str | None:
+        """What is wrong with the champion pointer, or None (also when there is none yet)."""
+        path = f"{self.kind_dir(kind)}/{POINTER}"
         if not self.fs.exists(path):
             return None
-        with self.fs.open(path, "r", encoding="utf-8") as fh:
-            pointer = json.load(fh)
+        try:
+            pointer = self._load(path, self._pointer_uri(kind))
+        except RegistryError as exc:
+            return str(exc)
         if pointer.get("version") not in self.versions(kind):
-            raise RegistryError(f"{self.root}: champion.json names {pointer.get('version')!r}, which is not a complete version")
-        return pointer
+            return (f"{self._pointer_uri(kind)}: names {pointer.get('version')!r}, which is not a complete version")
+        return None
+
+    def champion(self, kind: str) -> dict | None:
+        """The champion pointer, None before the first promotion; RegistryError, with how to
+        repair it, when it is damaged or names no complete version."""
+        problem = self.pointer_problem(kind)
+        if problem:
+            raise RegistryError(f"{problem}; {self.repair_hint(kind)}")
+        path = f"{self.kind_dir(kind)}/{POINTER}"
+        return self._load(path, self._pointer_uri(kind)) if self.fs.exists(path) else None
 
     def set_champion(self, kind: str, version: str, decision: dict) -> dict:
         """Point the champion at a complete version; the one it replaces goes on the `previous`
@@ -193,19 +244,23 @@ class Registry:
             known = ", ".join(self.versions(kind)[-5:]) or "none"
             raise RegistryError(f"{self.root}: cannot promote {kind} version {version!r}: not a complete version "
                                 f"(latest: {known})")
-        old = self.champion(kind)
+        old = None if self.pointer_problem(kind) else self.champion(kind)  # a damaged pointer is replaced
         previous = (old.get("previous", []) + [old["version"]]) if old and old["version"] != version else \
             (old.get("previous", []) if old else [])
         pointer = {"version": version, "promoted_at": now(), "forced": bool(decision.get("forced")),
                    "manual": bool(decision.get("manual")), "reasons": decision.get("reasons", []),
                    "previous": previous}
-        self._write_json(f"{self._kind(kind)}/champion.json", pointer)
+        self._write_json(f"{self.kind_dir(kind)}/{POINTER}", pointer)
         return pointer
 
     def promote(self, kind: str, version: str, reason: str) -> dict:
-        """A person's promotion (not the gate's), recorded with its reason in decisions/."""
+        """A person's promotion (not the gate's), recorded with its reason in decisions/. It is also
+        the repair of a damaged pointer: that one is replaced (and the reason says so)."""
         with self.lock(kind):
-            before = self.champion(kind)
+            damaged = self.pointer_problem(kind)
+            before = None if damaged else self.champion(kind)
+            if damaged:
+                reason = f"{reason} (replaced a damaged pointer: {damaged})"
             self.set_champion(kind, version, {"manual": True, "reasons": [f"manual promotion: {reason}"]})
             return self._manual_record(kind, "promote", version, before, reason)
 
@@ -223,7 +278,7 @@ class Registry:
                 raise RegistryError(f"{self.root}: earlier {kind} champion {target!r} is not a complete version")
             pointer = {"version": target, "promoted_at": now(), "forced": False, "manual": True,
                        "reasons": [f"rollback from {before['version']}: {reason}"], "previous": before["previous"][:-1]}
-            self._write_json(f"{self._kind(kind)}/champion.json", pointer)
+            self._write_json(f"{self.kind_dir(kind)}/{POINTER}", pointer)
             return self._manual_record(kind, "rollback", target, before, reason)
 
     def _manual_record(self, kind: str, action: str, version: str, before: dict | None, reason: str) -> dict:
@@ -234,21 +289,24 @@ class Registry:
         decision["record"] = self.record_decision(kind, decision)
         return {"kind": kind, "champion": version, "previous": previous}
 
-    def decisions(self, kind: str) -> list[dict]:
-        """Every recorded decision, oldest first."""
-        folder = f"{self._kind(kind)}/decisions"
+    def decisions(self, kind: str, skip_damaged: bool = False) -> list[dict]:
+        """Every recorded decision, oldest first (a damaged record: RegistryError, or skipped)."""
+        folder = f"{self.kind_dir(kind)}/decisions"
         if not self.fs.exists(folder):
             return []
         out = []
         for path in sorted(self.fs.ls(folder, detail=False)):
             if path.endswith(".json"):
-                with self.fs.open(path, "r", encoding="utf-8") as fh:
-                    out.append(json.load(fh))
+                try:
+                    out.append(self._load(path, path if self.local else self.fs.unstrip_protocol(path)))
+                except RegistryError:
+                    if not skip_damaged:
+                        raise
         return out
 
     def record_decision(self, kind: str, decision: dict) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        path = f"{self._kind(kind)}/decisions/{stamp}-{decision.get('candidate', 'none')}.json"
+        path = f"{self.kind_dir(kind)}/decisions/{stamp}-{decision.get('candidate', 'none')}.json"
         self._write_json(path, decision)
         return path if self.local else self.fs.unstrip_protocol(path)
 
@@ -270,7 +328,7 @@ class Registry:
             with prefect_lock(f"lstm-registry-{kind}-{hashlib.sha256(self.root.encode()).hexdigest()[:10]}"):
                 yield
             return
-        folder = Path(self._kind(kind))
+        folder = Path(self.kind_dir(kind))
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / ".lock", "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
@@ -290,12 +348,3 @@ def register(kind: str, registry: str, key: str, write_local_bundle) -> dict:
         version, new = reg.publish(kind, write_local_bundle(), key), True
     return {"version": version, "bundle": str(reg.local_path(kind, version)), "uri": reg.uri(kind, version),
             "new": new}
-
-
-def current_champion(root: str, kind: str) -> tuple[str | None, str | None]:
-    """(champion version, a local folder holding it), or (None, None) before the first promotion."""
-    reg = Registry(root)
-    if reg.champion(kind) is None:
-        return None, None
-    version, path = reg.resolve(kind)
-    return version, str(path)

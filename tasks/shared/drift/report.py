@@ -63,7 +63,7 @@ def drift_markdown(report: dict, kind: str) -> str:
 def champion_profile(champion_bundle: str | None) -> tuple[dict | None, str]:
     """(the champion's training-data profile, "") or (None, why there is nothing to compare with)."""
     if champion_bundle is None:
-        return None, "no champion yet: nothing to compare with"
+        return None, "no usable champion (none yet, or its bundle is damaged: see the run log): nothing to compare with"
     path = Path(champion_bundle) / "profile.json"
     if not path.is_file():
         return None, f"the champion ({Path(champion_bundle).name}) has no profile.json (published before drift reports)"

@@ -126,3 +126,28 @@ def test_the_gate_compares_with_the_strongest_baseline_unless_told_to_be_lenient
                baseline_rule="strongest")
     assert not d["promoted"] and d["reasons"][0].startswith("does not beat the TF-IDF + LR baseline on accuracy: 0.8300")
     assert "strongest baseline of the run (config gate.baseline: strongest)" in decision_markdown(d)
+
+
+@pytest.mark.parametrize("root", ["local", "memory://registry-verify"])
+def test_verify_names_each_damaged_file_and_promote_repairs_a_damaged_pointer(tmp_path, root):
+    from tasks.shared.registry_checks import verify, version_problems
+
+    reg = Registry(tmp_path / "reg" if root == "local" else root)
+    v1 = reg.publish("sentiment", make_bundle(tmp_path / "a", "a"), key="a")
+    v2 = reg.publish("sentiment", make_bundle(tmp_path / "b", "b"), key="b")
+    reg.promote("sentiment", v1, "first")
+    reg.promote("sentiment", v2, "second")
+    assert verify(reg, "sentiment")["sound"] and version_problems(reg, "sentiment", v2) == []
+
+    reg.fs.pipe_file(f"{reg.version_dir('sentiment', v1)}/weights.safetensors", b"w" * 10)  # truncated
+    reg.fs.rm(f"{reg.version_dir('sentiment', v2)}/sub/plot.png")
+    reg.fs.pipe_file(f"{reg.kind_dir('sentiment')}/champion.json", b"{garbage")
+    problems = [p["problem"] for p in verify(reg, "sentiment")["problems"]]
+    assert any(f"{v1}/weights.safetensors: changed since publishing" in p for p in problems), problems
+    assert any(f"{v2}/sub/plot.png: missing" in p for p in problems), problems
+    assert any("champion.json: damaged" in p and f"registry promote {v2}" in p for p in problems), problems
+    with pytest.raises(RegistryError, match="set it again with"):
+        reg.champion("sentiment")
+    reg.promote("sentiment", v1, "repair")  # the repair: a damaged pointer is replaced, and the reason says so
+    assert reg.champion("sentiment")["version"] == v1
+    assert "replaced a damaged pointer" in reg.champion("sentiment")["reasons"][0]
