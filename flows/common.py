@@ -7,16 +7,40 @@ from pathlib import PurePosixPath
 
 from prefect import task
 
+from tasks.shared.config import RetentionConfig
 from tasks.shared.errors import DataError
 from tasks.shared.fetch import fetch_input, is_url
 from tasks.shared.registry import default_registry
 from tasks.shared.results import Validation
+from tasks.shared.retention import apply_retention, record_run
 
 
 def run_inputs(data: str, output: str, registry: str | None) -> tuple[str, str]:
     """(local input, registry root) of a training run: a URL is downloaded once (retried with
     backoff) and kept as the raw input of record; the registry defaults to <output>/registry."""
     return (fetch_input(data, output) if is_url(data) else data), registry or default_registry(output)
+
+
+def start_run(data: str, output: str, registry: str | None) -> tuple[str, str]:
+    """run_inputs, and the run's start noted in <output>/work/runs.jsonl (retention keeps what the
+    last runs used)."""
+    from prefect.runtime import flow_run
+
+    record_run(output, str(flow_run.id or ""))
+    return run_inputs(data, output, registry)
+
+
+def after_run(retention: RetentionConfig, output: str, registry: str, kind: str, summary: dict, log) -> dict:
+    """The config's retention applied once the run has published (summary["retention"]: what went)."""
+    pruned = apply_retention(retention, output, registry, kind, summary.get("version"))
+    if pruned:
+        summary["retention"] = {"versions_removed": pruned.get("versions", {}).get("removed", []),
+                                "work_removed": len(pruned.get("work", {}).get("removed", [])),
+                                "work_bytes_freed": pruned.get("work", {}).get("bytes", 0)}
+        log.info("retention: removed versions %s and %d stage folders (%.1f MiB)",
+                 summary["retention"]["versions_removed"] or "none", summary["retention"]["work_removed"],
+                 summary["retention"]["work_bytes_freed"] / 2**20)
+    return summary
 
 
 def run_name(pipeline: str):

@@ -27,14 +27,14 @@ from tasks.forecast.train import train_regressor_task
 from tasks.forecast.validate import combine_validations_task, validate_prices_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import StageRun, run_stage, run_stages
-from tasks.shared.events import emit_training_completed
+from tasks.shared.events import training_completed_hook
 from tasks.shared.hashing import json_sha256
 from tasks.shared.registry import Registry
 from tasks.shared.registry_checks import current_champion
 from tasks.shared.results import Validation
 from tasks.shared.runners import Runner, Workers, execution
 
-from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs, run_name
+from .common import TRAINING_TIMEOUT_S, accept_batch, after_run, release_line, release_summary, run_name, start_run
 
 DEFAULT_DATA = "data/SBUX.csv"
 
@@ -46,7 +46,8 @@ def hash_prices(path: str) -> list[list[str]]:
     return [[str(f), prices_sha256(f)] for f in list_price_files(path)]
 
 
-@flow(name="forecast-training", flow_run_name=run_name("forecast"), timeout_seconds=TRAINING_TIMEOUT_S)
+@flow(name="forecast-training", flow_run_name=run_name("forecast"), timeout_seconds=TRAINING_TIMEOUT_S,
+      on_completion=[training_completed_hook("forecast")])  # batch prediction is triggered by its event
 def forecast_training(
     data: str = DEFAULT_DATA, config: ForecastConfig = ForecastConfig(), output: str = "outputs/forecast",
     registry: str | None = None, force: bool = False, init_from: str | None = None, runner: Runner = None,
@@ -74,7 +75,7 @@ def forecast_training(
 def _forecast_training(data: str, config: ForecastConfig, output: str, registry: str | None, force: bool,
                        init_from: str | None) -> dict:
     log = get_run_logger()
-    data, registry = run_inputs(data, output, registry)
+    data, registry = start_run(data, output, registry)
     start = str(Registry(registry).resolve("forecast", init_from)[1]) if init_from and not Path(init_from).is_dir() \
         else init_from
     t0 = time.perf_counter()
@@ -123,7 +124,8 @@ def _forecast_training(data: str, config: ForecastConfig, output: str, registry:
     stages = {"ingest": ingest, "validate": validate, "profile": profile, "prepare": prepare, "train": train,
               "evaluate": evaluation}
     published = publish_forecast_task(version_info(cfg, data, sha, stages), train.result.weights, prep.scalers,
-                                      profile.result, evaluation.result.plots, output, registry, train.key)
+                                      profile.result, evaluation.result.plots, output, registry, train.key,
+                                      cfg.docs)
     decision = gate_forecast_task(registry, published["version"], evaluation.result.metrics, validation.valid,
                                   prep.windows_path, prep.series, evaluation.result.predictions, cfg.prepare, cfg.gate,
                                   force)
@@ -133,5 +135,4 @@ def _forecast_training(data: str, config: ForecastConfig, output: str, registry:
              ", ".join(f"{name} {m['mase']:.3f}" for name, m in summary["baselines"].items()),
              ", ".join(summary["cached"]) or "none")
     log.info(release_line(summary))
-    emit_training_completed("forecast", summary)  # batch prediction deployments are triggered by it
-    return summary
+    return after_run(cfg.retention, output, registry, "forecast", summary, log)

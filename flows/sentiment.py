@@ -28,13 +28,13 @@ from tasks.sentiment.train import train_classifier_task, vectors_dim, vectors_fo
 from tasks.sentiment.validate import validate_reviews_task
 from tasks.shared.artifacts import publish_data_summary, publish_drift, publish_validation_table
 from tasks.shared.caching import run_stage
-from tasks.shared.events import emit_training_completed
+from tasks.shared.events import training_completed_hook
 from tasks.shared.hashing import file_sha256
 from tasks.shared.registry_checks import current_champion
 from tasks.shared.results import Validation
 from tasks.shared.runners import Runner, Workers, execution
 
-from .common import TRAINING_TIMEOUT_S, accept_batch, release_line, release_summary, run_inputs, run_name
+from .common import TRAINING_TIMEOUT_S, accept_batch, after_run, release_line, release_summary, run_name, start_run
 
 DEFAULT_DATA = "data/amazon_polarity_head6459.ft.txt.bz2"
 
@@ -86,7 +86,8 @@ def data_shape(tok: TokenizedReviews) -> DataShape:
     return DataShape(tok.splits["train"], tok.median_train_length, tok.vocab_size)
 
 
-@flow(name="sentiment-training", flow_run_name=run_name("sentiment"), timeout_seconds=TRAINING_TIMEOUT_S)
+@flow(name="sentiment-training", flow_run_name=run_name("sentiment"), timeout_seconds=TRAINING_TIMEOUT_S,
+      on_completion=[training_completed_hook("sentiment")])  # batch prediction is triggered by its event
 def sentiment_training(
     data: str = DEFAULT_DATA, config: SentimentConfig = SentimentConfig(), output: str = "outputs/sentiment",
     registry: str | None = None, force: bool = False, runner: Runner = None, workers: Workers = None,
@@ -110,7 +111,7 @@ def sentiment_training(
 
 def _sentiment_training(data: str, config: SentimentConfig, output: str, registry: str | None, force: bool) -> dict:
     log = get_run_logger()
-    data, registry = run_inputs(data, output, registry)
+    data, registry = start_run(data, output, registry)
     t0 = time.perf_counter()
     cfg = config
     sha, ingest, validate, tokens = prepare_reviews(data, cfg, output)
@@ -139,7 +140,8 @@ def _sentiment_training(data: str, config: SentimentConfig, output: str, registr
     stages = {"ingest": ingest, "validate": validate, "tokenize": tokens, "profile": profile, "train": train,
               "baseline": baseline, "evaluate": evaluation}
     published = publish_sentiment_task(version_info(cfg, data, sha, stages, sizing), train.result.weights, tok.vocab,
-                                       profile.result, evaluation.result.plots, output, registry, train.key)
+                                       profile.result, evaluation.result.plots, output, registry, train.key,
+                                       cfg.docs)
     decision = gate_sentiment_task(registry, published["version"], metrics_of(evaluation.result), validation.valid,
                                    tok.tokens, cfg.gate, force)
     summary = run_summary(release_summary(published, registry, decision, drift.result, champion), stages,
@@ -147,5 +149,4 @@ def _sentiment_training(data: str, config: SentimentConfig, output: str, registr
     log.info("LSTM test accuracy %.4f, TF-IDF + LR %.4f; cached stages: %s", summary["metrics"]["accuracy"],
              summary["baseline"]["accuracy"], ", ".join(summary["cached"]) or "none")
     log.info(release_line(summary))
-    emit_training_completed("sentiment", summary)  # batch prediction deployments are triggered by it
-    return summary
+    return after_run(cfg.retention, output, registry, "sentiment", summary, log)

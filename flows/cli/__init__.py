@@ -10,7 +10,7 @@ import os
 
 import typer
 
-from . import batch, drift, forecast, registry, sentiment, sequence
+from . import batch, drift, forecast, registry, sentiment, sequence, work
 from .invoke import EXIT_BAD_INPUT, fail, invoke_flow
 
 __all__ = ["EXIT_BAD_INPUT", "app", "fail", "invoke_flow", "main"]
@@ -21,6 +21,7 @@ app.add_typer(sentiment.app, name="sentiment")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(sequence.app, name="sequence")
 app.add_typer(registry.app, name="registry")
+app.add_typer(work.app, name="work")
 app.command("drift")(drift.drift)
 app.command("batch-predict")(batch.batch_predict)
 

@@ -159,3 +159,24 @@ def registry_verify(kind: str = KindOpt, registry: str = RegistryRootOpt, as_jso
 
     invoke_flow(go, debug=debug, show=show, as_json=as_json)
 
+
+
+@app.command("prune")
+def registry_prune(kind: str = KindOpt, registry: str = RegistryRootOpt,
+                   keep: int = typer.Option(..., "--keep", min=1, help="Versions to keep, newest first."),
+                   dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed; remove nothing."),
+                   as_json: bool = JsonOpt, debug: bool = DebugOpt):
+    """Remove all but the newest --keep versions; never the champion or its rollback history."""
+    def go():
+        from tasks.shared.retention import prune_versions
+
+        return prune_versions(open_registry(kind, registry), kind, keep, dry_run)
+
+    def show(out):
+        if out.get("skipped"):
+            typer.echo(f"nothing removed: {out['skipped']}", err=True)
+        verb = "would remove" if dry_run else "removed"
+        typer.echo(f"{kind} registry {registry}: {verb} {len(out['removed'])} versions, kept {len(out['kept'])}"
+                   + (f": {', '.join(out['removed'])}" if out["removed"] else ""))
+
+    invoke_flow(go, debug=debug, show=show, as_json=as_json)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from tasks.shared.config import DataDocsConfig, GateConfig, Section, SharedCacheConfig, TrainSettings
+from tasks.shared.config import DataDocsConfig, GateConfig, RetentionConfig, Section, SharedCacheConfig, TrainSettings
 
 PriceColumn = Literal["Open", "High", "Low", "Close", "Adj Close", "Volume"]
 ALL_PRICE_COLUMNS = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
@@ -118,3 +118,4 @@ class ForecastConfig(Section):
     gate: GateConfig = GateConfig(margin=0.01)
     docs: DataDocsConfig = DataDocsConfig()
     cache: SharedCacheConfig = SharedCacheConfig()
+    retention: RetentionConfig = RetentionConfig()

@@ -9,6 +9,7 @@ from prefect.artifacts import create_table_artifact
 
 from lstm_models.bundle import load_safetensors, write_bundle
 from tasks.shared.artifacts import BUNDLE_FORMAT, bundle_name, fmt, publish_bundle_artifacts
+from tasks.shared.config import DataDocsConfig
 from tasks.shared.registry import register
 
 from .baselines import LABELS
@@ -146,10 +147,10 @@ def publish_forecast(info: dict, weights: str, scalers: str, profile: str, plots
 
 @task(name="publish-bundle")
 def publish_forecast_task(info: dict, weights: str, scalers: str, profile: str, plots: dict, output: str, registry: str,
-                          key: str) -> dict:
+                          key: str, docs: DataDocsConfig = DataDocsConfig()) -> dict:
     published = register("forecast", registry, key, lambda: publish_forecast(
         info, weights, scalers, profile, plots, Path(output) / "bundles", key))
     create_table_artifact(key="forecast-metrics-per-ticker", table=forecast_ticker_rows(info["metrics"]),
                           description="Test-part MASE and sMAPE per ticker")
-    publish_bundle_artifacts("forecast", Path(published["bundle"]), list(plots)[:10])  # the rest are in the bundle
+    publish_bundle_artifacts("forecast", published, list(plots)[:10], docs)  # the rest are in the bundle
     return published

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, ConfigDict, Field
 
-from tasks.shared.config import DataDocsConfig, GateConfig, Section, SharedCacheConfig, TrainSettings
+from tasks.shared.config import DataDocsConfig, GateConfig, RetentionConfig, Section, SharedCacheConfig, TrainSettings
 
 
 class ReviewIngestConfig(Section):
@@ -146,3 +146,4 @@ class SentimentConfig(Section):
     gate: GateConfig = GateConfig()
     docs: DataDocsConfig = DataDocsConfig()
     cache: SharedCacheConfig = SharedCacheConfig()
+    retention: RetentionConfig = RetentionConfig()

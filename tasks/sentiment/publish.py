@@ -8,6 +8,7 @@ from prefect import task
 
 from lstm_models.bundle import load_safetensors, write_bundle
 from tasks.shared.artifacts import BUNDLE_FORMAT, bundle_name, fmt, publish_bundle_artifacts
+from tasks.shared.config import DataDocsConfig
 from tasks.shared.registry import register
 
 from .evaluate import METRIC_KEYS, length_table
@@ -95,8 +96,8 @@ def publish_sentiment(info: dict, weights: str, vocab: str, profile: str, plots:
 
 @task(name="publish-bundle")
 def publish_sentiment_task(info: dict, weights: str, vocab: str, profile: str, plots: dict, output: str, registry: str,
-                           key: str) -> dict:
+                           key: str, docs: DataDocsConfig = DataDocsConfig()) -> dict:
     published = register("sentiment", registry, key, lambda: publish_sentiment(
         info, weights, vocab, profile, plots, Path(output) / "bundles", key))
-    publish_bundle_artifacts("sentiment", Path(published["bundle"]), list(plots))
+    publish_bundle_artifacts("sentiment", published, list(plots), docs)
     return published

@@ -154,6 +154,7 @@ def tokenize_reviews(valid_path: str | Path, out_dir: str | Path, preprocess: Pr
                   "sizes": sizes, "duplicate_reviews": int(dup_groups),
                   "method": "seeded hash of the review's tokens: duplicates share a split"}
     (out_dir / "split.json").write_text(json.dumps(split_info, indent=2))
+    (out_dir / "shards.json").write_text(json.dumps(keys))  # the token shards this output came from (retention keeps them)
     oov = 1.0 - sum(counts[t] for t in itos[2:]) / max(sum(counts.values()), 1)
     return {"rows": n, "shards": len(keys), "shards_tokenized": len(todo),
             "splits": sizes, "vocab_size": len(itos), "duplicate_reviews": int(dup_groups),

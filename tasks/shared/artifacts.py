@@ -15,6 +15,7 @@ from prefect.artifacts import (
 from .config import DataDocsConfig
 from .drift import drift_markdown
 from .events import emit_drift_event
+from .fetch import is_url
 
 BUNDLE_FORMAT = 1
 
@@ -34,16 +35,35 @@ def image_data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def publish_bundle_artifacts(kind: str, bundle: Path, plots: list[str]) -> None:
-    """The model card, a link to the bundle and its plots as images (rendered in the run's
-    artifacts tab from any browser: the image travels in the artifact, not as a file:// link)."""
+def image_link(kind: str, png: Path, version: str, registry_uri: str, docs: DataDocsConfig) -> str:
+    """Where the run's image artifact points. With docs.publish_to (a folder or object storage)
+    the PNG is copied to <publish_to>/<kind>/plots/<version>/ and linked through docs.base_url;
+    with a registry on object storage, the PNG the version holds there; only a local run (no
+    publish_to, a local registry) embeds the image as a data: URI, which the Prefect database
+    then stores with every run."""
+    if docs.publish_to:
+        import fsspec
+
+        fs, base = fsspec.core.url_to_fs(docs.publish_to)
+        fs.makedirs(f"{base.rstrip('/')}/{kind}/plots/{version}", exist_ok=True)
+        fs.put_file(str(png), f"{base.rstrip('/')}/{kind}/plots/{version}/{png.name}")
+        return f"{(docs.base_url or docs.publish_to).rstrip('/')}/{kind}/plots/{version}/{png.name}"
+    if is_url(registry_uri):
+        return f"{registry_uri.rstrip('/')}/{png.name}"
+    return image_data_uri(png)
+
+
+def publish_bundle_artifacts(kind: str, published: dict, plots: list[str], docs: DataDocsConfig = DataDocsConfig()) -> None:
+    """The model card, a link to the bundle and its plots as images (image_link: an address a
+    browser can reach, or for a local run the image itself, not a file:// link)."""
+    bundle = Path(published["bundle"])
     create_markdown_artifact(key=f"{kind}-model-card", markdown=(bundle / "model_card.md").read_text(),
                              description="Model card of the published bundle")
     create_link_artifact(key=f"{kind}-bundle", link=bundle.resolve().as_uri(), link_text=bundle.name,
                          description="Published bundle folder")
     for name in plots:
-        create_image_artifact(image_url=image_data_uri(bundle / f"{name}.png"),
-                              key=f"{kind}-{name.replace('_', '-').lower()}",
+        link = image_link(kind, bundle / f"{name}.png", published["version"], published.get("uri", ""), docs)
+        create_image_artifact(image_url=link, key=f"{kind}-{name.replace('_', '-').lower()}",
                               description=f"Plot: {name.replace('_', ' ')} ({bundle.name}/{name}.png)")
 
 

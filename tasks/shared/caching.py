@@ -25,6 +25,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import os
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,6 +113,15 @@ def stage_key(stage: str, **parts) -> str:
 
 def stage_dir(root: str | Path, stage: str, key: str) -> Path:
     return Path(root) / "work" / stage / key
+
+
+def mark_used(folder: str | Path) -> None:
+    """A stage folder or token shard a run used or reused: its modification time becomes now
+    (what retention, tasks/shared/retention.py, reads as its last use)."""
+    try:
+        os.utime(folder)
+    except FileNotFoundError:
+        pass
 
 
 def is_complete(out_dir: str | Path) -> bool:
@@ -371,5 +381,6 @@ def run_stages(stage_task: Task, root: str | Path, calls: list[dict]) -> list[St
         result = typed(state.result(), stage_task.result_type)  # re-raises the task's exception if it failed
         if shared and not pulled:
             push_stage(shared, stage_task.stage, key, out_dir)
+        mark_used(out_dir)
         runs.append(StageRun(result, key, state.name == "Cached" or pulled, code))
     return runs

@@ -78,3 +78,16 @@ class SharedCacheConfig(Section):
 
     shared: str | None = Field(None, description="An fsspec URL (e.g. s3://bucket/lstm-cache) every worker can reach; "
                                                  "empty: stage outputs stay in this host's output folder")
+
+
+class RetentionConfig(Section):
+    """What a run removes after it completes (off unless set; the nightly deployments set it).
+    Never the champion or its rollback history, never a stage folder the last runs used. Not
+    part of any cache key."""
+
+    keep_versions: int | None = Field(None, ge=1, description="Registry versions to keep, newest first (the champion "
+                                                              "and its rollback history are kept besides); empty: all")
+    keep_runs: int | None = Field(None, ge=1, description="Stage folders and token shards the last N runs used are "
+                                                          "kept, the rest removed; empty: all")
+    max_age_days: float | None = Field(None, gt=0, description="Also remove stage folders and shards last used longer "
+                                                               "ago than this; empty: no age limit")

@@ -3,12 +3,16 @@
     lstm-pipeline.model.refused    the gate did not promote a new version (payload: reasons, figures)
     lstm-pipeline.model.promoted   a new champion
     lstm-pipeline.data.drifted     a run's data drifted from the champion's training data
-    lstm-pipeline.training.completed   a training flow finished and published (payload: registry,
-                                   version, promoted, champion); batch prediction deployments run on it
+    lstm-pipeline.training.completed   a training flow run completed (sent by its on_completion hook, once
+                                   the run's state is final; payload: registry, version, promoted,
+                                   champion); the batch prediction deployments run on it, for runs
+                                   tagged `retraining` (the retraining deployments) only
 
 The resource is the model version (`lstm-pipeline.<kind>.<version>`) or the kind's data
 (`lstm-pipeline.<kind>.data`), labelled with `lstm-pipeline.kind`, so one automation can watch
-one kind. Emitted inside a flow run, Prefect relates the event to the run."""
+one kind. Emitted inside a flow run, Prefect relates the event to the run, its deployment and its tags
+(`prefect.tag.<tag>`), which is what the triggers in prefect.yaml match on: a developer's plain
+`lstm-pipeline sentiment train` against the same server sends the event but triggers nothing."""
 from __future__ import annotations
 
 REFUSED, PROMOTED, DRIFTED = "lstm-pipeline.model.refused", "lstm-pipeline.model.promoted", "lstm-pipeline.data.drifted"
@@ -60,3 +64,14 @@ def emit_training_completed(kind: str, summary: dict):
         payload={"kind": kind, "registry": registry, "version": summary["version"], "promoted": summary["promoted"],
                  "champion": summary["champion"]},
     )
+
+
+def training_completed_hook(kind: str):
+    """A flow's on_completion hook: the training.completed event, sent after the run's state is
+    Completed (a trigger never acts on a run that may still fail), with the run's summary."""
+    def training_completed(flow, flow_run, state) -> None:
+        summary = state.result(raise_on_failure=False)
+        if isinstance(summary, dict) and summary.get("version"):
+            emit_training_completed(kind, summary)
+    training_completed.__name__ = f"{kind}-training-completed"
+    return training_completed

@@ -14,7 +14,11 @@ champion and says how to set it again (`registry promote`, which may replace it)
 A reader never sees a partial version: on a local disk a version is assembled under a hidden
 staging name and renamed into place (the rename also claims the version number, so runs that
 publish at the same time get distinct numbers); on other filesystems (object stores have no
-rename) the version's `_COMPLETE` marker is written last and versions without it are ignored.
+rename) the number is claimed by a conditional write of the version's version.json (S3's
+If-None-Match, which MinIO honours too; fsspec's fallback elsewhere checks first, which is not
+atomic), and the version's `_COMPLETE` marker is written last: versions without it are ignored.
+Either way versions are named v0001, v0002, ... (registries that older releases wrote on object
+storage also hold names like v0003-1a2b3c; they are read and ordered by their number).
 The champion pointer is replaced in one step (os.replace, or one object put), and only ever
 names a complete version. Prefect is imported only for the lock of a registry on object storage
 (the predict CLI reads registries without it).
@@ -27,7 +31,6 @@ import json
 import re
 import shutil
 import tempfile
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,14 +172,25 @@ class Registry:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def _publish_remote(self, kind: str, bundle: Path, meta: dict) -> str:
-        # No atomic rename on object stores: a random suffix keeps concurrent versions distinct,
-        # and the marker written last makes the version visible.
-        version = f"v{self._next_number(kind):04d}-{uuid.uuid4().hex[:6]}"
-        target = self.version_dir(kind, version)
+        # No rename on object stores: the number is claimed by creating the version's version.json
+        # with a conditional write (S3 If-None-Match: *), which fails for all but the first writer,
+        # so versions are v0001, v0002, ... as on a local disk. The marker, written last, makes the
+        # version visible; a claim whose upload never finished stays incomplete (ignored).
+        number = self._next_number(kind)
+        while True:
+            version = f"v{number:04d}"
+            target = self.version_dir(kind, version)
+            try:
+                self.fs.pipe_file(f"{target}/{VERSION_FILE}", (json.dumps({**meta, "version": version}, indent=2)
+                                                               + "\n").encode(), mode="create")
+                break
+            except (FileExistsError, OSError):
+                if not self.fs.exists(f"{target}/{VERSION_FILE}"):
+                    raise
+                number += 1  # another run claimed it first
         for path in sorted(bundle.rglob("*")):
             if path.is_file():
                 self.fs.put_file(str(path), f"{target}/{path.relative_to(bundle).as_posix()}")
-        self.fs.pipe_file(f"{target}/{VERSION_FILE}", (json.dumps({**meta, "version": version}, indent=2) + "\n").encode())
         self.fs.pipe_file(f"{target}/{COMPLETE}", b"ok\n")
         return version
 

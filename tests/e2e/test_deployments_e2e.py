@@ -196,3 +196,39 @@ def test_batch_prediction_runs_when_training_completes_with_that_runs_registry(d
     assert run["parameters"]["registry"] == registry
     by_key = {a["key"]: a for a in deployed.artifacts(run["id"]) if a["key"]}
     assert f"{kind}-batch-prediction" in by_key, sorted(by_key)
+
+
+def test_a_plain_run_against_the_same_server_triggers_no_batch_prediction(deployed, runs, tmp_path):
+    """A developer's `lstm-pipeline forecast train` with PREFECT_API_URL set to the team's server:
+    its training.completed event reaches the server (sent once the run is Completed) but carries
+    no `retraining` tag, so the batch-predict trigger does not fire; the deployment run's did."""
+    import subprocess
+
+    flt = {"deployments": {"name": {"any_": ["forecast-batch-predict"]}}, "limit": 50, "offset": 0}
+    deadline = time.monotonic() + 120
+    while not (before := deployed.post("/flow_runs/filter", flt)) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert len(before) == 1, before  # the deployment run's trigger fired once
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(FORECAST_CONFIG))
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "lstm-pipeline"), "forecast", "train", "--data",
+                           str(ROOT / "data" / "SBUX.csv"), "--output", str(tmp_path / "plain"), "--config", str(cfg),
+                           "--force", "--json"], env=deployed.env, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    events = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not events:
+        page = deployed.post("/events/filter", {"filter": {"event": {"name": ["lstm-pipeline.training.completed"]}},
+                                                "limit": 50})
+        events = [e for e in page["events"] if e["payload"]["registry"] == str((tmp_path / "plain" / "registry").resolve())]
+        time.sleep(2)
+    assert len(events) == 1, "the plain run's event did not reach the server"
+    related = {(r["prefect.resource.role"], r["prefect.resource.id"]) for r in events[0]["related"]}
+    assert ("tag", "prefect.tag.retraining") not in related
+    run_id = next(r["prefect.resource.id"].removeprefix("prefect.flow-run.") for r in events[0]["related"]
+                  if r["prefect.resource.role"] == "flow-run")
+    run = deployed.flow_run(run_id)
+    assert run["state_type"] == "COMPLETED" and events[0]["occurred"] >= run["end_time"].replace("+00:00", "Z")[:19]
+    time.sleep(15)  # time for a trigger to act, were it to
+    assert len(deployed.post("/flow_runs/filter", flt)) == 1
+

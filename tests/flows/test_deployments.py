@@ -36,6 +36,10 @@ def test_every_deployment_entrypoint_and_parameters_resolve():
             kind = dep["parameters"]["kind"]
             assert trigger["match"]["prefect.resource.id"] == f"lstm-pipeline.{kind}.*"
             assert trigger["parameters"] == {"registry": "{{ event.payload.registry }}"}
+            # only runs of the retraining deployments (tagged so) trigger it, not a plain CLI run
+            assert trigger["match_related"] == {"prefect.resource.role": "tag", "prefect.resource.id": "prefect.tag.retraining"}
+    retraining = [d for d in spec["deployments"] if "training" in d["entrypoint"]]
+    assert retraining and all("retraining" in d["tags"] for d in retraining)
 
 
 def test_training_flows_carry_timeouts():

@@ -17,6 +17,7 @@ from tasks.forecast.baselines import LABELS
 from tasks.forecast.predict import history_for_forecast
 from tasks.forecast.prices import read_prices
 from tasks.shared.errors import DataError
+from tasks.shared.registry import Registry
 
 pytestmark = pytest.mark.slow  # every test here trains a model (or runs a flow that does)
 
@@ -226,3 +227,26 @@ def test_a_short_ticker_can_start_from_the_many_ticker_model(first_run, tmp_path
     assert "Started from" in (Path(summary["bundle"]) / "model_card.md").read_text()
     # the gate names the run's best baseline, with its figures
     assert summary["gate"][0].split(" baseline")[0].endswith(LABELS[summary["best_baseline"]])
+
+
+def test_retention_after_a_run_keeps_its_own_version_and_what_it_used(first_run, prices, tmp_path):
+    """The config's retention section, applied once the run has published: older versions and
+    the stage folders earlier runs used go; this run's version and folders stay, so the same
+    run again is still all cache hits."""
+    out, summary = first_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    cfg = small_config(retention={"keep_versions": 1, "keep_runs": 1})
+    before = {p.relative_to(copy / "work").as_posix() for p in (copy / "work").glob("*/*")}
+    pruned = forecast_training(data=str(prices), config=cfg, output=str(copy))
+    assert pruned["version"] == summary["version"] and pruned["cached"] == EXPENSIVE
+    reg = Registry(pruned["registry"])
+    versions, pointer = reg.versions("forecast"), reg.champion("forecast")
+    protected = {summary["version"]} | ({pointer["version"], *pointer["previous"]} if pointer else set())
+    assert summary["version"] in versions and set(versions) <= protected | set(versions[-1:])
+    assert set(pruned["retention"]["versions_removed"]).isdisjoint(versions)
+    after = {p.relative_to(copy / "work").as_posix() for p in (copy / "work").glob("*/*")}
+    assert after < before and pruned["retention"]["work_removed"] == len(before - after)  # others' folders went
+    again = forecast_training(data=str(prices), config=cfg, output=str(copy))
+    assert again["cached"] == EXPENSIVE and again["version"] == summary["version"]
+

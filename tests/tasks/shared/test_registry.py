@@ -56,7 +56,7 @@ def test_champion_pointer_naming_a_missing_version_is_a_clear_error(tmp_path):
 def test_fsspec_registry_publishes_and_downloads(tmp_path):
     reg = Registry("memory://registry-test")
     v = reg.publish("forecast", make_bundle(tmp_path / "a", "a"), key="k")
-    assert reg.versions("forecast") == [v] and v.startswith("v0001-")
+    assert reg.versions("forecast") == [v] == ["v0001"]  # named as on a local disk
     assert reg.fs.exists(f"/registry-test/forecast/versions/{v}/{COMPLETE}")
     reg.set_champion("forecast", v, {"reasons": ["test"]})
     assert reg.champion("forecast")["version"] == v
@@ -151,3 +151,32 @@ def test_verify_names_each_damaged_file_and_promote_repairs_a_damaged_pointer(tm
     reg.promote("sentiment", v1, "repair")  # the repair: a damaged pointer is replaced, and the reason says so
     assert reg.champion("sentiment")["version"] == v1
     assert "replaced a damaged pointer" in reg.champion("sentiment")["reasons"][0]
+
+
+def _publish_only(root: str, folder: str, i: int) -> str:
+    return Registry(root).publish("sentiment", make_bundle(Path(folder) / f"b{i}", str(i)), key=f"k{i}")
+
+
+def test_object_storage_versions_are_one_sequence_as_on_a_local_disk(tmp_path, monkeypatch):
+    """Six publishers at once on S3 (a real moto server): the conditional write of version.json
+    gives each its own number, v0001 to v0006, as the rename does on a local disk."""
+    import sys
+
+    import s3fs
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+    from prefect_stack import ObjectStore
+
+    with ObjectStore(buckets=("models",)) as store:
+        for k, v in store.env.items():
+            monkeypatch.setenv(k, v)
+        s3fs.S3FileSystem.clear_instance_cache()
+        root = f"s3://models/reg-{tmp_path.name}"
+        with mp.get_context("spawn").Pool(6) as pool:
+            versions = pool.starmap(_publish_only, [(root, str(tmp_path), i) for i in range(6)])
+        assert sorted(versions) == [f"v{n:04d}" for n in range(1, 7)]
+        assert Registry(root).versions("sentiment") == sorted(versions)
+        local = Registry(tmp_path / "local")
+        assert [local.publish("sentiment", make_bundle(tmp_path / f"l{i}", str(i)), key=f"l{i}") for i in range(2)] \
+            == ["v0001", "v0002"]
+    s3fs.S3FileSystem.clear_instance_cache()
