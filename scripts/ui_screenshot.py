@@ -87,10 +87,21 @@ def artifact_page(api_url: str, flow_run_id: str, key: str) -> str:
     return f"{ui_prefix(api_url)}/artifacts/artifact/{found[0]['id']}"
 
 
+def task_run_page(api_url: str, flow_run_id: str, name: str) -> str:
+    """The page of the run's first task run whose name starts with `name`, on its Task Inputs tab
+    (a stage's inputs as the UI shows them)."""
+    found = [t for t in api(api_url, "/task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}},
+                                                            "limit": 200, "offset": 0}) if t["name"].startswith(name)]
+    if not found:
+        sys.exit(f"flow run {flow_run_id} has no task run named {name}*")
+    return f"{ui_prefix(api_url)}/runs/task-run/{found[0]['id']}?tab=TaskInputs"
+
+
 def screenshot(api_url: str, flow_run_id: str, output: Path, tab: str = "Artifacts", wait_ms: int = 20000,
-               window: str = "1600,1350", artifact: str | None = None) -> Path:
+               window: str = "1600,1350", artifact: str | None = None, task_run: str | None = None) -> Path:
     api(api_url, f"/flow_runs/{flow_run_id}")  # fails early and clearly on a wrong URL or id
-    url = artifact_page(api_url, flow_run_id, artifact) if artifact else flow_run_page(api_url, flow_run_id, tab)
+    url = (artifact_page(api_url, flow_run_id, artifact) if artifact else
+           task_run_page(api_url, flow_run_id, task_run) if task_run else flow_run_page(api_url, flow_run_id, tab))
     output = Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
@@ -105,7 +116,7 @@ def screenshot(api_url: str, flow_run_id: str, output: Path, tab: str = "Artifac
 
 
 def demo(output: Path, wait_ms: int, window: str, artifact: str | None = None, tab: str = "Artifacts",
-         runs: int = 1) -> Path:
+         runs: int = 1, task_run: str | None = None) -> Path:
     """runs: train this many times; from the second on, every stage is reused and shows as Cached."""
     from prefect_stack import PrefectStack  # beside this script
 
@@ -123,7 +134,7 @@ def demo(output: Path, wait_ms: int, window: str, artifact: str | None = None, t
                                 "--config", str(tmp / "ui-demo.yaml")], cwd=ROOT, env=stack.env, check=True)
                 print(f"trained in {time.monotonic() - t0:.0f} s", flush=True)
             return screenshot(stack.api_url, latest_completed_run(stack.api_url), output, tab=tab, wait_ms=wait_ms,
-                              window=window, artifact=artifact)
+                              window=window, artifact=artifact, task_run=task_run)
 
 
 def main() -> None:
@@ -135,17 +146,19 @@ def main() -> None:
     p.add_argument("--wait-ms", type=int, default=20000, help="Chromium --virtual-time-budget")
     p.add_argument("--window", default="1600,1350")
     p.add_argument("--artifact", help="screenshot this artifact's page instead (e.g. sentiment-loss-curves: the plot)")
+    p.add_argument("--task-run", help="screenshot the Task Inputs tab of the run's task run named so (e.g. "
+                                      "tokenize-reviews) instead")
     p.add_argument("--demo", action="store_true", help="temporary server + small sentiment run, then screenshot")
     p.add_argument("--runs", type=int, default=1, help="--demo: train this many times (2: the second run's stages "
                                                         "show as Cached; with --tab TaskRuns)")
     a = p.parse_args()
     if a.demo:
         find_chromium()
-        demo(a.output, a.wait_ms, a.window, a.artifact, a.tab, a.runs)
+        demo(a.output, a.wait_ms, a.window, a.artifact, a.tab, a.runs, a.task_run)
         return
     try:
         screenshot(a.api_url, a.flow_run_id or latest_completed_run(a.api_url), a.output, a.tab, a.wait_ms, a.window,
-                   a.artifact)
+                   a.artifact, a.task_run)
     except urllib.error.HTTPError as exc:
         sys.exit(f"{exc.url}: HTTP {exc.code} (wrong --flow-run-id?)")
     except urllib.error.URLError as exc:

@@ -71,30 +71,37 @@ def touched(how: dict) -> str | None:
     return hit.pop() if hit else None
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str, api: str = "") -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={**os.environ, "PREFECT_API_URL": ""})
+                          env={**os.environ, "PREFECT_API_URL": api})
 
 
 def test_the_corpus_covers_every_fault_the_issue_names():
     ids = {c["id"] for c in CASES}
     assert len(ids) == len(CASES) >= 9
-    assert all(c["why"] and set(c["expect"]) == {"list", "verify", "predict", "train"} for c in CASES)
+    assert all(c["why"] and set(c["expect"]) == {"list", "verify", "show", "predict", "batch_predict", "rollback",
+                                                 "train"} for c in CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_registry_fault(case, built, tmp_path):
+def test_registry_fault(case, built, prefect_api, tmp_path):
     from flows.sentiment import sentiment_training
 
-    registry = tmp_path / "registry"
-    shutil.copytree(built["registry"], registry)
-    damage(registry / "sentiment", case["damage"])
+    registry, other = tmp_path / "registry", tmp_path / "for-rollback"
+    for copy in (registry, other):
+        shutil.copytree(built["registry"], copy)
+        damage(copy / "sentiment", case["damage"])
     reg = str(registry)
     expect = case["expect"]
 
     runs = {"list": cli("registry", "list", "--kind", "sentiment", "--registry", reg, "--json"),
             "verify": cli("registry", "verify", "--kind", "sentiment", "--registry", reg),
-            "predict": cli("sentiment", "predict", "--registry", reg, "--input", str(built["texts"]))}
+            "show": cli("registry", "show", "v0001", "--kind", "sentiment", "--registry", reg),
+            "predict": cli("sentiment", "predict", "--registry", reg, "--input", str(built["texts"])),
+            "batch_predict": cli("batch-predict", "--kind", "sentiment", "--data", str(built["texts"]), "--registry",
+                                 reg, "--output", str(tmp_path / "predictions"), api=prefect_api),
+            # it moves the pointer: on its own copy, so training below meets the damage as it was
+            "rollback": cli("registry", "rollback", "--kind", "sentiment", "--registry", str(other), "--reason", "t")}
     for command, proc in runs.items():
         want = expect[command]
         said = proc.stderr + (proc.stdout if command == "list" else "")

@@ -98,7 +98,7 @@ def registry_show(version: str = typer.Argument(..., help="A version, e.g. v0003
     def go():
         reg = open_registry(kind, registry)
         reg.local_path(kind, version)  # an unknown version: exit 2, naming the registry and the version
-        pointer = reg.champion(kind)
+        pointer = None if reg.pointer_problem(kind) else reg.champion(kind)  # a damaged pointer: not this version's fault
         decisions = [d for d in reg.decisions(kind) if d.get("candidate") == version]
         return {"kind": kind, "version": version, "champion": bool(pointer and pointer["version"] == version),
                 "created": reg.info(kind, version).get("published_at"), "uri": reg.uri(kind, version),

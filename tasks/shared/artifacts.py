@@ -83,7 +83,9 @@ def publish_data_docs(kind: str, index_html: str | Path, docs: DataDocsConfig) -
     target = f"{base.rstrip('/')}/{kind}/{run}"
     for path in sorted(index_html.parent.rglob("*")):
         if path.is_file():
-            fs.put_file(str(path), f"{target}/{path.relative_to(index_html.parent).as_posix()}")
+            dest = f"{target}/{path.relative_to(index_html.parent).as_posix()}"
+            fs.makedirs(dest.rsplit("/", 1)[0], exist_ok=True)  # a local folder needs its parents; object stores ignore it
+            fs.put_file(str(path), dest)
     return f"{(docs.base_url or docs.publish_to).rstrip('/')}/{kind}/{run}/index.html"
 
 

@@ -271,6 +271,7 @@ class Registry:
         """A person's promotion (not the gate's), recorded with its reason in decisions/. It is also
         the repair of a damaged pointer: that one is replaced (and the reason says so)."""
         with self.lock(kind):
+            self._refuse_damaged(kind, version, "promote")
             damaged = self.pointer_problem(kind)
             before = None if damaged else self.champion(kind)
             if damaged:
@@ -290,10 +291,19 @@ class Registry:
             target = before["previous"][-1]
             if target not in self.versions(kind):
                 raise RegistryError(f"{self.root}: earlier {kind} champion {target!r} is not a complete version")
+            self._refuse_damaged(kind, target, "roll back to")
             pointer = {"version": target, "promoted_at": now(), "forced": False, "manual": True,
                        "reasons": [f"rollback from {before['version']}: {reason}"], "previous": before["previous"][:-1]}
             self._write_json(f"{self.kind_dir(kind)}/{POINTER}", pointer)
             return self._manual_record(kind, "rollback", target, before, reason)
+
+    def _refuse_damaged(self, kind: str, version: str, action: str) -> None:
+        """A person never makes a damaged version champion by accident: its damage, named."""
+        from .registry_checks import version_problems
+
+        if version in self.versions(kind) and (damage := version_problems(self, kind, version)):
+            raise RegistryError(f"cannot {action} {kind} {version}: it is damaged ({'; '.join(damage)}); "
+                                "`lstm-pipeline registry verify` lists every problem")
 
     def _manual_record(self, kind: str, action: str, version: str, before: dict | None, reason: str) -> dict:
         previous = before["version"] if before else None

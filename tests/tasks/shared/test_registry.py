@@ -135,6 +135,7 @@ def test_verify_names_each_damaged_file_and_promote_repairs_a_damaged_pointer(tm
     reg = Registry(tmp_path / "reg" if root == "local" else root)
     v1 = reg.publish("sentiment", make_bundle(tmp_path / "a", "a"), key="a")
     v2 = reg.publish("sentiment", make_bundle(tmp_path / "b", "b"), key="b")
+    v3 = reg.publish("sentiment", make_bundle(tmp_path / "c", "c"), key="c")
     reg.promote("sentiment", v1, "first")
     reg.promote("sentiment", v2, "second")
     assert verify(reg, "sentiment")["sound"] and version_problems(reg, "sentiment", v2) == []
@@ -148,8 +149,10 @@ def test_verify_names_each_damaged_file_and_promote_repairs_a_damaged_pointer(tm
     assert any("champion.json: damaged" in p and f"registry promote {v2}" in p for p in problems), problems
     with pytest.raises(RegistryError, match="set it again with"):
         reg.champion("sentiment")
-    reg.promote("sentiment", v1, "repair")  # the repair: a damaged pointer is replaced, and the reason says so
-    assert reg.champion("sentiment")["version"] == v1
+    with pytest.raises(RegistryError, match=f"cannot promote sentiment {v1}: it is damaged"):
+        reg.promote("sentiment", v1, "repair")  # not onto a damaged version
+    reg.promote("sentiment", v3, "repair")  # the repair: a damaged pointer is replaced, and the reason says so
+    assert reg.champion("sentiment")["version"] == v3
     assert "replaced a damaged pointer" in reg.champion("sentiment")["reasons"][0]
 
 

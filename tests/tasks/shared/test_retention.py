@@ -99,20 +99,3 @@ def test_work_prune_keeps_what_the_last_runs_used(tmp_path):
     assert prune_work(out, keep_runs=10, now=now)["removed"] == []
     assert cli("work", "prune", "--output", str(tmp_path / "nowhere"), "--keep-runs", "2").returncode == 2
 
-
-def test_images_go_to_object_storage_and_only_local_runs_embed_them(tmp_path):
-    """The Prefect database keeps an image artifact's URL: a data: URI (the whole PNG) only for
-    a local run; with docs.publish_to the PNG is copied there and linked through docs.base_url;
-    with a registry on object storage the link is the version's own PNG there."""
-    from tasks.shared.artifacts import image_link
-    from tasks.shared.config import DataDocsConfig
-
-    png = tmp_path / "loss_curves.png"
-    png.write_bytes(b"\x89PNG fake")
-    assert image_link("sentiment", png, "v0001", str(tmp_path / "reg"), DataDocsConfig()).startswith("data:image/png;base64,")
-    docs = DataDocsConfig(publish_to=str(tmp_path / "site"), base_url="https://docs.example.com/lstm")
-    assert image_link("sentiment", png, "v0003", "s3://models/registry/sentiment/versions/v0003", docs) == \
-        "https://docs.example.com/lstm/sentiment/plots/v0003/loss_curves.png"
-    assert (tmp_path / "site" / "sentiment" / "plots" / "v0003" / "loss_curves.png").read_bytes() == png.read_bytes()
-    assert image_link("forecast", png, "v0002", "s3://models/registry/forecast/versions/v0002", DataDocsConfig()) == \
-        "s3://models/registry/forecast/versions/v0002/loss_curves.png"
