@@ -90,7 +90,8 @@ def main() -> None:
                           other),
                      line(run("sentiment", "predict", "--registry", str(reg), "--input", str(texts)), reg),
                      line(run("batch-predict", "--kind", "sentiment", "--data", str(texts), "--registry", str(reg),
-                              "--output", str(tmp / "predictions")), reg)]
+                              "--output", str(tmp / "predictions")), reg),
+                     line(run("drift", "--kind", "sentiment", "--data", str(texts), "--registry", str(reg)), reg)]
             try:
                 s = train(3, reg)
                 gate = next((g for g in s["gate"] if "champion" in g), s["gate"][-1]).replace(str(reg), "R")
@@ -99,8 +100,8 @@ def main() -> None:
                 cells.append(f"refused before training: `{str(exc).replace(str(reg), 'R')[:100]}...`")
             rows.append((case["id"], *cells))
     print("| fault | registry list | registry verify | registry show v0001 | registry rollback | sentiment predict "
-          "(champion) | batch-predict | sentiment train |")
-    print("|---|---|---|---|---|---|---|---|")
+          "(champion) | batch-predict | drift | sentiment train |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(c.replace("|", "/") for c in row) + " |")
     shutil.rmtree(tmp, ignore_errors=True)

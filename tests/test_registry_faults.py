@@ -1,6 +1,7 @@
 """The registry-fault corpus (tests/registry_faults/cases.yaml): each fault damages a copy of a
 registry two real training runs filled, then every command that reads it runs: `registry list`,
-`registry verify`, `sentiment predict` with the champion (the real CLI, in a subprocess), and a
+`registry verify`, `registry show`, `registry rollback`, `sentiment predict`, `batch-predict` and `drift`
+with the champion (the real CLI, in a subprocess), and a
 new training run into that registry (the flow). Each ends as the case says: exit 2 with one
 clear line naming what is damaged, never a traceback; damage to one version leaves the others
 usable; a damaged pointer stops training before it trains and says how to set it again."""
@@ -79,8 +80,8 @@ def cli(*args: str, api: str = "") -> subprocess.CompletedProcess:
 def test_the_corpus_covers_every_fault_the_issue_names():
     ids = {c["id"] for c in CASES}
     assert len(ids) == len(CASES) >= 9
-    assert all(c["why"] and set(c["expect"]) == {"list", "verify", "show", "predict", "batch_predict", "rollback",
-                                                 "train"} for c in CASES)
+    assert all(c["why"] and set(c["expect"]) == {"list", "verify", "show", "predict", "batch_predict", "drift",
+                                                 "rollback", "train"} for c in CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -100,6 +101,7 @@ def test_registry_fault(case, built, prefect_api, tmp_path):
             "predict": cli("sentiment", "predict", "--registry", reg, "--input", str(built["texts"])),
             "batch_predict": cli("batch-predict", "--kind", "sentiment", "--data", str(built["texts"]), "--registry",
                                  reg, "--output", str(tmp_path / "predictions"), api=prefect_api),
+            "drift": cli("drift", "--kind", "sentiment", "--data", str(built["texts"]), "--registry", reg),
             # it moves the pointer: on its own copy, so training below meets the damage as it was
             "rollback": cli("registry", "rollback", "--kind", "sentiment", "--registry", str(other), "--reason", "t")}
     for command, proc in runs.items():

@@ -32,8 +32,14 @@ def drift(
 ):
     """Compare a file with the champion's (or --version's) training data: the drift checks the flows run."""
     def go():
+        from tasks.shared.registry import RegistryError
+        from tasks.shared.registry_checks import version_problems
+
         reg = open_registry(kind, registry)
         name, bundle = reg.resolve(kind, version)
+        if damage := version_problems(reg, kind, name):
+            raise RegistryError(f"cannot compare with {kind} {name}: it is damaged ({'; '.join(damage)}); "
+                                "`lstm-pipeline registry verify` lists every problem")
         if kind == "sentiment":
             from tasks.sentiment.profile import file_drift
         else:
