@@ -20,6 +20,9 @@ from tasks.shared.errors import PipelineError
 from tasks.shared.registry import Registry
 from tasks.shared.registry_checks import verify, version_problems
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from registry_faults_table import damage  # noqa: E402  (one way to apply a case's damage)
+
 pytestmark = pytest.mark.slow  # three small training runs
 HERE = Path(__file__).parent
 CASES = yaml.safe_load((HERE / "registry_faults" / "cases.yaml").read_text())
@@ -50,19 +53,6 @@ def built(prefect_api, review_lines, tmp_path_factory):
     assert Registry(tmp / "registry").champion("sentiment")["version"] == "v0002"
     assert verify(Registry(tmp / "registry"), "sentiment")["sound"]
     return {"registry": tmp / "registry", "data": data, "out": tmp / "out", "texts": texts}
-
-
-def damage(kind_dir: Path, how: dict) -> None:
-    if "pointer" in how:
-        (kind_dir / "champion.json").write_text(how["pointer"])
-    if "remove" in how:
-        (kind_dir / how["remove"]).unlink()
-    if "truncate" in how:
-        path = kind_dir / how["truncate"]
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    for rel, text in how.get("write", {}).items():
-        (kind_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        (kind_dir / rel).write_text(text)
 
 
 def touched(how: dict) -> str | None:

@@ -60,8 +60,7 @@ def registry_list(kind: str = KindOpt, registry: str = RegistryRootOpt, as_json:
     version or pointer is listed with what is wrong (`registry verify` checks every file)."""
     def go():
         reg = open_registry(kind, registry)
-        damaged = reg.pointer_problem(kind)
-        pointer = None if damaged else reg.champion(kind)
+        pointer, damaged = reg.pointer(kind)
         champion = pointer["version"] if pointer else None
         versions = [describe(reg, kind, v, champion) for v in reg.versions(kind)]
         return {"kind": kind, "champion": champion, "versions": versions, "champion_problem": damaged}
@@ -98,7 +97,7 @@ def registry_show(version: str = typer.Argument(..., help="A version, e.g. v0003
     def go():
         reg = open_registry(kind, registry)
         reg.local_path(kind, version)  # an unknown version: exit 2, naming the registry and the version
-        pointer = None if reg.pointer_problem(kind) else reg.champion(kind)  # a damaged pointer: not this version's fault
+        pointer = reg.pointer(kind)[0]  # a damaged pointer: not this version's fault
         decisions = [d for d in reg.decisions(kind) if d.get("candidate") == version]
         return {"kind": kind, "version": version, "champion": bool(pointer and pointer["version"] == version),
                 "created": reg.info(kind, version).get("published_at"), "uri": reg.uri(kind, version),

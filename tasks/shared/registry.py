@@ -229,27 +229,27 @@ class Registry:
                 f"--registry {self.root} --reason ...`" + (f" ({last}: the last champion the decisions record)"
                                                            if last else ""))
 
-    def pointer_problem(self, kind: str) -> str | None:
-        """What is wrong with the champion pointer, or None (also when there is none yet)."""
+    def pointer(self, kind: str) -> tuple[dict | None, str | None]:
+        """(the champion pointer, None) read once; (None, what is wrong) when it is damaged or names
+        no complete version; (None, None) before the first promotion."""
         path = f"{self.kind_dir(kind)}/{POINTER}"
         if not self.fs.exists(path):
-            return None
+            return None, None
         try:
             pointer = self._load(path, self._pointer_uri(kind))
         except RegistryError as exc:
-            return str(exc)
+            return None, str(exc)
         if pointer.get("version") not in self.versions(kind):
-            return (f"{self._pointer_uri(kind)}: names {pointer.get('version')!r}, which is not a complete version")
-        return None
+            return None, f"{self._pointer_uri(kind)}: names {pointer.get('version')!r}, which is not a complete version"
+        return pointer, None
 
     def champion(self, kind: str) -> dict | None:
         """The champion pointer, None before the first promotion; RegistryError, with how to
         repair it, when it is damaged or names no complete version."""
-        problem = self.pointer_problem(kind)
+        pointer, problem = self.pointer(kind)
         if problem:
             raise RegistryError(f"{problem}; {self.repair_hint(kind)}")
-        path = f"{self.kind_dir(kind)}/{POINTER}"
-        return self._load(path, self._pointer_uri(kind)) if self.fs.exists(path) else None
+        return pointer
 
     def set_champion(self, kind: str, version: str, decision: dict) -> dict:
         """Point the champion at a complete version; the one it replaces goes on the `previous`
@@ -258,7 +258,7 @@ class Registry:
             known = ", ".join(self.versions(kind)[-5:]) or "none"
             raise RegistryError(f"{self.root}: cannot promote {kind} version {version!r}: not a complete version "
                                 f"(latest: {known})")
-        old = None if self.pointer_problem(kind) else self.champion(kind)  # a damaged pointer is replaced
+        old = self.pointer(kind)[0]  # a damaged pointer is replaced
         previous = (old.get("previous", []) + [old["version"]]) if old and old["version"] != version else \
             (old.get("previous", []) if old else [])
         pointer = {"version": version, "promoted_at": now(), "forced": bool(decision.get("forced")),
@@ -272,8 +272,7 @@ class Registry:
         the repair of a damaged pointer: that one is replaced (and the reason says so)."""
         with self.lock(kind):
             self._refuse_damaged(kind, version, "promote")
-            damaged = self.pointer_problem(kind)
-            before = None if damaged else self.champion(kind)
+            before, damaged = self.pointer(kind)
             if damaged:
                 reason = f"{reason} (replaced a damaged pointer: {damaged})"
             self.set_champion(kind, version, {"manual": True, "reasons": [f"manual promotion: {reason}"]})

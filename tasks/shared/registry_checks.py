@@ -52,10 +52,10 @@ def verify(reg: Registry, kind: str) -> dict:
                 for p in version_problems(reg, kind, name)]
     problems += [{"where": f"versions/{n}", "problem": f"{reg.uri(kind, n)}: not a version (a foreign folder "
                   "or file under versions/; the registry ignores it)"} for n in foreign(reg, kind)]
-    pointer = reg.pointer_problem(kind)
-    if pointer:
-        problems.append({"where": POINTER, "problem": f"{pointer}; {reg.repair_hint(kind)}"})
-    elif (p := reg.champion(kind)) is not None:
+    p, damaged = reg.pointer(kind)
+    if damaged:
+        problems.append({"where": POINTER, "problem": f"{damaged}; {reg.repair_hint(kind)}"})
+    elif p is not None:
         champion_damage = [q for q in problems if q["where"] == p["version"]]
         if champion_damage:
             problems.append({"where": POINTER, "problem": f"the champion {p['version']} is damaged: promote or "
@@ -73,9 +73,10 @@ def current_champion(root: str, kind: str) -> tuple[str | None, str | None]:
     A champion whose bundle is damaged comes without its folder, (version, None), and a warning:
     a run compares nothing with it rather than fail (the gate says why)."""
     reg = Registry(root)
-    if reg.champion(kind) is None:
+    pointer = reg.champion(kind)
+    if pointer is None:
         return None, None
-    version = reg.champion(kind)["version"]
+    version = pointer["version"]
     problems = version_problems(reg, kind, version)
     if problems:
         logging.getLogger(__name__).warning("champion %s is damaged (%s): nothing is compared with it; "

@@ -28,11 +28,11 @@ def prune_versions(reg: Registry, kind: str, keep: int, dry_run: bool = False, p
     """Remove all but the newest `keep` complete versions, never the champion, its rollback
     history or a version in `protect` (the run's own). {"kept": [...], "removed": [...]}."""
     versions = reg.versions(kind)
-    pointer = None if reg.pointer_problem(kind) else reg.champion(kind)
-    protected = ({pointer["version"], *pointer.get("previous", [])} if pointer else set()) | set(protect)
-    if reg.pointer_problem(kind):  # a damaged pointer: nothing can be known to be unprotected
+    pointer, damaged = reg.pointer(kind)
+    if damaged:  # nothing can be known to be unprotected
         return {"kind": kind, "kept": versions, "removed": [], "dry_run": dry_run,
-                "skipped": f"{reg.pointer_problem(kind)}: repair the pointer first"}
+                "skipped": f"{damaged}: repair the pointer first"}
+    protected = ({pointer["version"], *pointer.get("previous", [])} if pointer else set()) | set(protect)
     newest = set(versions[-keep:]) if keep > 0 else set()
     removed = [v for v in versions if v not in newest and v not in protected]
     if not dry_run:
