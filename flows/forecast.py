@@ -17,6 +17,7 @@ from tasks.forecast.config import ForecastConfig
 from tasks.forecast.evaluate import evaluate_forecast_task
 from tasks.forecast.gate import gate_forecast_task
 from tasks.forecast.ingest import ingest_prices_task
+from tasks.forecast.layouts import layout_note
 from tasks.forecast.prepare import prepare_windows_task
 from tasks.forecast.prices import list_price_files, prices_sha256
 from tasks.forecast.profile import price_drift_task, profile_prices_task
@@ -56,7 +57,8 @@ def forecast_training(
     """Train a volume forecaster from daily OHLCV price files and publish it to the registry.
 
     Args:
-        data: Price files: one CSV (.csv.gz too), a folder of them, a glob, or an http(s)/s3 URL.
+        data: Price files (.csv, .txt, .csv.gz, .parquet; one ticker each or a long table), a folder
+            of them, a glob, or an http(s)/s3 URL.
         config: The pipeline's settings (sections as in configs/*.yaml).
         output: Folder for stage outputs, reports and the default registry.
         registry: Model registry root, a folder or fsspec URL (default `<output>/registry`).
@@ -84,8 +86,11 @@ def _forecast_training(data: str, config: ForecastConfig, output: str, registry:
     sha = json_sha256(sorted(file_sha for _, file_sha in files))
 
     # each file's ingest and validation: on the task runner at once (--runner dask), else in turn
-    ingested = run_stages(ingest_prices_task, output, [{"source": path, "source_sha256": file_sha}
+    ingested = run_stages(ingest_prices_task, output, [{"source": path, "source_sha256": file_sha, "ingest": cfg.ingest}
                                                        for path, file_sha in files])
+    notes = [f"{name}: {layout_note(lay)}" for i in ingested for name, lay in i.result.layout.items() if layout_note(lay)]
+    for note in notes[:20]:  # files not in our own (Yahoo's) layout; all of them are in the validation report
+        log.info("read %s", note)
     validated = run_stages(validate_prices_task, output, [
         {"prices": i.result.prices, "source": path, "validation": cfg.validation} for i, (path, _) in zip(ingested, files)])
     if len(validated) == 1:

@@ -121,3 +121,21 @@ def moving_average_forecast(series, anchor, horizon: int, window: int = 5, offse
     start = np.maximum(last + 1 - window, 0)
     mean = (csum[last + 1] - csum[start]) / (last + 1 - start)
     return np.repeat(mean[:, None], horizon, axis=1)
+
+
+def interval_scores(actual, lower, upper, tickers, scales: dict[str, float], level: float) -> dict:
+    """How a prediction interval [lower, upper] (arrays like actual, [M, horizon]) held up:
+    `coverage` (share of actual values inside it; an honest 80 % interval covers about 0.8),
+    `scaled_width` (mean width divided by each ticker's naive scale, comparable with MASE),
+    `relative_width` (median of width / actual value, where the actual is positive), and
+    coverage by step."""
+    a = np.asarray(actual, dtype=np.float64)
+    lo, hi = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    inside = (a >= lo) & (a <= hi)
+    row_scale = np.array([scales[str(t)] for t in np.asarray(tickers).astype(str)], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = (hi - lo) / np.where(row_scale > 0, row_scale, np.nan).reshape((-1,) + (1,) * (a.ndim - 1))
+        relative = np.where(a > 0, (hi - lo) / a, np.nan)
+    return {"level": float(level), "coverage": float(inside.mean()),
+            "scaled_width": float(np.nanmean(scaled)), "relative_width": float(np.nanmedian(relative)),
+            "coverage_by_step": [float(c) for c in inside.reshape(len(a), -1).mean(0)], "n": int(a.size)}

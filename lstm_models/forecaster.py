@@ -11,12 +11,12 @@ import torch
 from .bundle import BundleError, load_weights_into, read_config, read_json
 from .data import TensorData
 from .features import LEVEL_DAYS, calendar_features, relative_rows, relative_window
-from .regressor import LSTMRegressor
+from .regressor import LSTMRegressor, RegressorEnsemble, regressor_from_hparams
 from .scaling import ForecastScalers, InputStandardizer, forecast_scalers_from_dict
 from .training import predict
 
 
-def predict_windows(model: LSTMRegressor, x: np.ndarray, future: np.ndarray | None = None,
+def predict_windows(model: LSTMRegressor | RegressorEnsemble, x: np.ndarray, future: np.ndarray | None = None,
                     batch_size: int = 2048) -> np.ndarray:
     """Model outputs [M, horizon] for windows x [M, lookback, F] (and the forecast days'
     covariates [M, horizon * n_future] when the model reads them)."""
@@ -49,7 +49,7 @@ def window_inputs(rows: pd.DataFrame, ticker: str, anchors, spec: dict,
     inside = steps < len(rows)
     clipped = np.minimum(steps, len(rows) - 1)
     if spec["inputs"] == "relative":
-        r = relative_rows(rows, spec["calendar"])
+        r = relative_rows(rows, spec["calendar"], scalers.names)
         x = relative_window(scalers.transform(r["inputs"]), r["log_volume"], r["level"], anchors, lookback)
         level = r["level"][anchors]
         y = np.where(inside, r["log_volume"][clipped] - level[:, None], np.nan)
@@ -70,10 +70,14 @@ def window_inputs(rows: pd.DataFrame, ticker: str, anchors, spec: dict,
 
 def to_original_units(outputs: np.ndarray, level: np.ndarray, spec: dict,
                       scalers: ForecastScalers | InputStandardizer, ticker: str) -> np.ndarray:
-    """Model outputs [M, horizon] of one ticker in original units: relative inputs predict log
-    volume relative to the level (back by expm1, the median), levels inputs a scaled target."""
+    """Model outputs [M, horizon] (or [M, horizon, levels]) of one ticker in original units:
+    relative inputs predict log volume relative to the level (back by expm1, the median),
+    levels inputs a scaled target. Both maps are monotone, so quantiles stay quantiles."""
+    outputs = np.asarray(outputs, dtype=np.float64)
     if spec["inputs"] == "relative":
-        return np.expm1(np.asarray(outputs, dtype=np.float64) + np.asarray(level)[:, None])
+        return np.expm1(outputs + np.asarray(level).reshape((-1,) + (1,) * (outputs.ndim - 1)))
+    if outputs.ndim == 3:
+        return np.stack([scalers.inverse_target(outputs[..., j], ticker) for j in range(outputs.shape[2])], 2)
     return scalers.inverse_target(outputs, ticker)
 
 
@@ -81,7 +85,7 @@ PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 
 
 class ForecastPredictor:
-    def __init__(self, model: LSTMRegressor, scalers: ForecastScalers | InputStandardizer, spec: dict):
+    def __init__(self, model: LSTMRegressor | RegressorEnsemble, scalers: ForecastScalers | InputStandardizer, spec: dict):
         self.model, self.scalers, self.spec = model.eval(), scalers, dict(spec)
         self.features: list[str] = list(spec["features"])
         self.target: str = spec["target"]
@@ -104,7 +108,7 @@ class ForecastPredictor:
         config = read_config(bundle, "forecast")
         try:
             scalers = forecast_scalers_from_dict(read_json(bundle, "scalers.json"))
-            model = LSTMRegressor.from_hparams(config["model"])
+            model = regressor_from_hparams(config["model"])
             spec = {k: config[k] for k in ("features", "target", "lookback", "horizon", "offset")}
             spec["inputs"] = config.get("inputs", "levels")  # bundles from before relative inputs
             spec["calendar"] = getattr(scalers, "calendar", False)
@@ -114,17 +118,28 @@ class ForecastPredictor:
         load_weights_into(model, bundle)
         return cls(model, scalers, spec)
 
-    def predict_anchors(self, history: pd.DataFrame, ticker: str, anchors) -> np.ndarray:
-        """Forecasts [M, horizon] in original units of the windows of one ticker's history
-        anchored at `anchors` (rows sorted by date)."""
+    @property
+    def quantiles(self) -> list[float]:
+        """The levels the model predicts besides the median ([] for a point model)."""
+        return [q for q in self.model.hparams.get("quantiles", []) if q != 0.5]
+
+    def predict_levels(self, history: pd.DataFrame, ticker: str, anchors) -> np.ndarray:
+        """Outputs in original units of the windows of one ticker's history anchored at
+        `anchors` (rows sorted by date): [M, horizon], or [M, horizon, levels] for a quantile model."""
         w = window_inputs(history, ticker, anchors, self.spec, self.scalers)
         return to_original_units(predict_windows(self.model, w["x"], w["future"]), w["level"], self.spec,
                                  self.scalers, ticker)
 
+    def predict_anchors(self, history: pd.DataFrame, ticker: str, anchors) -> np.ndarray:
+        """Point forecasts [M, horizon] (a quantile model's median) in original units."""
+        out = self.predict_levels(history, ticker, anchors)
+        return out[..., self.model.hparams["quantiles"].index(0.5)] if out.ndim == 3 else out
+
     def forecast(self, history: pd.DataFrame, ticker: str) -> list[dict]:
         """The next `horizon` values after the last row of one ticker's history (rows sorted by
         date, with a `Date` column and the model's input columns, no missing values in the
-        newest rows): [{"ticker", "date", "step", <target>}] in original units. A model on
+        newest rows): [{"ticker", "date", "step", <target>, p10, p90}] in original units (the
+        p-levels of a quantile model only: its other levels, e.g. 10 % and 90 %). A model on
         relative inputs forecasts any ticker; one on levels inputs only those it has scalers for."""
         if not self.scalers.knows(ticker):
             known = sorted(self.scalers.features.scalers)
@@ -132,8 +147,17 @@ class ForecastPredictor:
                              f"{' ...' if len(known) > 10 else ''})")
         if len(history) < self.history_needed:
             raise ValueError(f"need at least {self.history_needed} rows for a forecast, got {len(history)}")
-        y = self.predict_anchors(history, ticker, [len(history) - 1])[0]
+        out = self.predict_levels(history, ticker, [len(history) - 1])[0]
+        levels = self.model.hparams.get("quantiles", [])
         dates = future_dates(history["Date"].iloc[-1], self.horizon, self.offset)
         key = self.target.lower().replace(" ", "_")
-        return [{"ticker": ticker, "date": d.date().isoformat(), "step": k + 1, key: float(v)}
-                for k, (d, v) in enumerate(zip(dates, y))]
+        lines = []
+        for k, d in enumerate(dates):
+            line = {"ticker": ticker, "date": d.date().isoformat(), "step": k + 1}
+            if levels:  # the median is the forecast; the other levels sit beside it (p10, p90)
+                line[key] = float(out[k, levels.index(0.5)])
+                line.update({f"p{round(100 * q)}": float(out[k, j]) for j, q in enumerate(levels) if q != 0.5})
+            else:
+                line[key] = float(out[k])
+            lines.append(line)
+        return lines

@@ -6,7 +6,9 @@
 - ridge regression, one per step, on the last 20 days of log volume (relative to their mean),
   the last 5 days of log |return| and the forecast day's calendar (weekday, month end, option
   expiry), fitted on the training windows of all tickers, its penalty chosen on the validation
-  part.
+  part;
+- gbm: LightGBM, one per step, on the ridge's inputs with the LSTM's weighted L1 objective,
+  stopped early on the validation part (tasks/forecast/gbm.py).
 
 Log-scale forecasts go back by the median (plain expm1), not the mean: the mean correction makes
 MASE worse on real volume. Only values known at the forecast time enter a forecast: the history
@@ -21,9 +23,9 @@ from scipy.signal import lfilter
 from lstm_models import forecast_metrics as fm
 from lstm_models.features import calendar_features
 
-BASELINES = ("persistence", "moving_average", "exp_smoothing", "ridge")
+BASELINES = ("persistence", "moving_average", "exp_smoothing", "ridge", "gbm")
 LABELS = {"persistence": "persistence", "moving_average": "moving average", "exp_smoothing": "exponential smoothing",
-          "ridge": "ridge on lags"}
+          "ridge": "ridge on lags", "gbm": "LightGBM on lags"}
 ES_ALPHAS = (0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 RIDGE_ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 VOLUME_LAGS, RETURN_LAGS = 20, 5
@@ -153,9 +155,15 @@ def baseline_forecasts(series: pd.DataFrame, w: dict, horizon: int, offset: int,
     ridge = Ridge(s, horizon, offset).fit(last[(split == "train") & whole], last[on & whole], tickers[on & whole],
                                          scales)
     out["ridge"] = ridge.predict(last)
+    from .gbm import GBM
+
+    weight = w["weight"][known]
+    fit_train, fit_val = (split == "train") & whole, (split == "val") & whole
+    gbm = GBM(s, horizon, offset).fit(last[fit_train], weight[fit_train], last[fit_val], weight[fit_val])
+    out["gbm"] = gbm.predict(last)
     full = {}
     for name, f in out.items():
         full[name] = np.full((len(known), horizon), np.nan)
         full[name][known] = f
-    return full, {"exp_smoothing_alpha": es_alpha, "ridge_alpha": ridge.alpha,
+    return full, {"exp_smoothing_alpha": es_alpha, "ridge_alpha": ridge.alpha, "gbm_trees": gbm.trees,
                   "chosen_on": "val" if (split == "val").any() else "train"}

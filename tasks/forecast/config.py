@@ -3,12 +3,45 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tasks.shared.config import DataDocsConfig, GateConfig, RetentionConfig, Section, SharedCacheConfig, TrainSettings
 
 PriceColumn = Literal["Open", "High", "Low", "Close", "Adj Close", "Volume"]
 ALL_PRICE_COLUMNS = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
+
+
+def _normalised(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+class PriceIngestConfig(Section):
+    """How price files are read (tasks/forecast/layouts.py): columns are found by name in any case
+    and common spelling (`date`, `timestamp`, `adjusted_close`, `vol`...); `columns` names the
+    others. A file's layout is in the validation report."""
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Our column -> the file's, for names not recognised, e.g. {Date: Datetime, Volume: vol}; ours: "
+                    "Date, Open, High, Low, Close, Adj Close, Volume (Adj Close may be left out: Close is used)")
+    ticker: str = Field(
+        "auto", min_length=1,
+        description="Where each row's ticker comes from. auto: a ticker or symbol column if the file has one, else "
+                    "the file name; file: the file name (SBUX.csv -> SBUX) even when such a column exists; any "
+                    "other value: the name of the column that holds it")
+
+    @field_validator("columns")
+    @classmethod
+    def _our_names(cls, columns: dict[str, str]) -> dict[str, str]:
+        """Keys are our names in any case or spelling (`adj_close`), kept in ours (`Adj Close`)."""
+        ours = {_normalised(c): c for c in ("Date", *ALL_PRICE_COLUMNS)}
+        unknown = [k for k in columns if _normalised(k) not in ours]
+        if unknown:
+            raise ValueError(f"not our column(s): {', '.join(unknown)}; ours: {', '.join(ours.values())}")
+        named = {ours[_normalised(k)]: str(v).strip() for k, v in columns.items()}
+        if len(named) < len(columns):
+            raise ValueError(f"a column is mapped twice: {', '.join(columns)}")
+        return named
 
 
 class PriceValidationConfig(Section):
@@ -31,6 +64,8 @@ class ForecastPrepareConfig(Section):
                                 "any era); levels: the price columns scaled per ticker (the article)")
     calendar: bool = Field(True, description="relative inputs: calendar features of each day, and of each forecast "
                                              "day for the head (weekday, month end, option expiry)")
+    long_levels: bool = Field(False, description="relative inputs: each day's mean log volume over 60 and 250 days "
+                                                 "against the 20-day level (where volume tends to return)")
     features: list[PriceColumn] = Field(default_factory=lambda: list(ALL_PRICE_COLUMNS), min_length=1,
                                         description="levels inputs: the columns of each window step")
     target: PriceColumn = "Volume"
@@ -77,8 +112,21 @@ class RegressorConfig(Section):
                                                     "layers; 0: none")
     skip: int = Field(20, ge=0, description="relative inputs: a linear path from the last `skip` days of relative "
                                             "log volume to the outputs (the autoregressive part); 0: none")
-    # The other fields' defaults are LSTMRegressor's own; skip is the pipeline's (the library's is 0: it
-    # cannot know that its last input column is relative log volume).
+    members: int = Field(1, ge=1, le=16, description="Seed averaging: this many models trained from seeds seed, "
+                                                     "seed + 1, ... and published as one (their mean in log space)")
+    quantiles: list[float] = Field(default_factory=lambda: [0.1, 0.5, 0.9],
+                                   description="Levels predicted for each step (pinball loss); the forecast is the "
+                                               "0.5 level, the outer two make the interval; []: a point forecast "
+                                               "(train.loss applies)")
+    # The other fields' defaults are LSTMRegressor's own; skip and quantiles are the pipeline's (the library's
+    # are 0 and none: it cannot know that its last input column is relative log volume).
+
+    @model_validator(mode="after")
+    def _median(self):
+        if self.quantiles and (0.5 not in self.quantiles or len(self.quantiles) < 3
+                               or self.quantiles != sorted(set(self.quantiles))):
+            raise ValueError(f"quantiles must be increasing, hold 0.5 and one level on each side; got {self.quantiles}")
+        return self
 
 
 class ForecastTrainSettings(TrainSettings):
@@ -109,6 +157,7 @@ class ForecastEvaluateConfig(Section):
 
 class ForecastConfig(Section):
     name: str = "forecast-default"
+    ingest: PriceIngestConfig = PriceIngestConfig()
     validation: PriceValidationConfig = PriceValidationConfig()
     prepare: ForecastPrepareConfig = ForecastPrepareConfig()
     split: ForecastSplitConfig = ForecastSplitConfig()

@@ -10,7 +10,37 @@ from tasks.shared.batch import prediction_path
 from tasks.shared.errors import DataError
 from tasks.shared.registry import Registry
 
-from .prices import fill_missing_open, list_price_files, read_price_file, ticker_from_name
+from .prices import file_layout, fill_missing_open, list_price_files, read_price_file, ticker_from_name
+
+
+def bundle_ingest(bundle):
+    """How the model's training read its price files (`ingest` of the pipeline config the bundle's
+    config.json keeps), so recent prices are read with the same column mapping; the default for
+    bundles from before it existed."""
+    from lstm_models.bundle import read_config
+
+    from .config import PriceIngestConfig
+
+    return PriceIngestConfig.model_validate((read_config(bundle, "forecast").get("pipeline") or {}).get("ingest") or {})
+
+
+def files_by_ticker(data: str, ingest=None) -> dict[str, list[tuple]]:
+    """{ticker: [(file, its rows of the ticker, or None)]}. A file of one ticker, named by the file
+    as Yahoo writes them, is read in its turn (None: memory holds one ticker at a time); a long
+    table (a ticker column) is read now and its rows go to their tickers. A file that cannot be
+    read waits for its turn too, where its error becomes its ticker's row."""
+    groups: dict[str, list[tuple]] = {}
+    for path in list_price_files(data):
+        try:
+            frame = read_price_file(path, ingest) if file_layout(path, ingest).ticker is not None else None
+        except DataError:
+            frame = None
+        if frame is None:
+            groups.setdefault(ticker_from_name(path), []).append((path, None))
+            continue
+        for ticker, rows in frame.groupby("ticker", sort=False):
+            groups.setdefault(str(ticker), []).append((path, rows))
+    return groups
 
 
 def history_for_forecast(df: pd.DataFrame, columns: list[str], lookback: int,
@@ -70,19 +100,20 @@ def predict_forecast(data: str, registry: str, version: str | None, output: str)
     version, bundle = Registry(registry).resolve("forecast", version)
     predictor = ForecastPredictor.load(bundle)
     key = predictor.target.lower().replace(" ", "_")
-    groups: dict[str, list] = {}
-    for path in list_price_files(data):  # one ticker a file, as Yahoo writes them (or several files of one)
-        groups.setdefault(ticker_from_name(path), []).append(path)
+    ingest = bundle_ingest(bundle)
+    groups = files_by_ticker(data, ingest)
+    levels = [(f"p{round(100 * q)}", pa.float64()) for q in predictor.quantiles]  # p10, p90 of a quantile model
     schema = pa.schema([("ticker", pa.string()), ("date", pa.string()), ("step", pa.int32()), (key, pa.float64()),
-                        ("source_file", pa.string()), ("error", pa.string()), ("model_version", pa.string())])
+                        *levels, ("source_file", pa.string()), ("error", pa.string()), ("model_version", pa.string())])
     target = prediction_path(output, "forecast", version)
     rows, failed, first_error = 0, 0, ""
     with atomic_file(target) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
-            for ticker, paths in sorted(groups.items()):
-                sources = ", ".join(str(p) for p in paths)
+            for ticker, parts in sorted(groups.items()):
+                sources = ", ".join(str(p) for p, _ in parts)
                 try:
-                    frame = pd.concat([read_price_file(p) for p in paths], ignore_index=True)
+                    frame = pd.concat([read_price_file(p, ingest) if rows is None else rows for p, rows in parts],
+                                      ignore_index=True)
                     lines = []
                     for name, history in history_for_forecast(frame, predictor.columns, predictor.history_needed,
                                                               predictor.open_fill).items():

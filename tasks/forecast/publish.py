@@ -52,6 +52,17 @@ def forecast_verdict(metrics: dict) -> str:
     return text
 
 
+def interval_text(i: dict | None) -> str:
+    """The model card's words on the prediction interval (none for a point model)."""
+    if not i:
+        return ""
+    steps = ", ".join(f"{c:.1%}" for c in i["coverage_by_step"])
+    return (f"\n### {i['level']:.0%} prediction interval\n"
+            f"The outer quantile outputs cover {i['coverage']:.1%} of the test values (by step: {steps}); "
+            f"mean width {i['scaled_width']:.2f} x the naive MAE, median width {i['relative_width']:.0%} of the actual "
+            "value. `forecast predict` prints them beside the median forecast.\n")
+
+
 def forecast_model_card(info: dict) -> str:
     m, p, r = info["metrics"], info["config"]["prepare"], info["rows"]
     table = "\n".join(f"| {row['method']} | {row['mase']} | {row['smape']} | {row['rmse']} | {row['mae']} |"
@@ -105,9 +116,12 @@ and MAE pooled over tickers mix scales, read them per ticker in metrics.json.
 {steps}
 
 Moving average over {m['moving_average_window']} days; exponential smoothing constant
-{m['baseline_settings']['exp_smoothing_alpha']} and ridge penalty {m['baseline_settings']['ridge_alpha']}, both chosen on the
-{'validation' if m['baseline_settings']['chosen_on'] == 'val' else 'training'} part.
+{m['baseline_settings']['exp_smoothing_alpha']}, ridge penalty {m['baseline_settings']['ridge_alpha']} and LightGBM trees per step
+{', '.join(str(n) for n in m['baseline_settings'].get('gbm_trees', []))}, all chosen on the
+{'validation' if m['baseline_settings']['chosen_on'] == 'val' else 'training'} part. The baselines are not part of
+this bundle: it holds the LSTM alone.
 
+{interval_text(m.get("intervals"))}
 ## Training
 - Device: {t['device']}; best epoch {t['best_epoch']}; validation loss {t['best_val_loss'] if t['best_val_loss'] is None else round(t['best_val_loss'], 5)}; early stop: {t['stopped_early']}
 - Parameters: {t['parameters']:,}; batch size {t.get('batch_size')}; samples seen {t.get('samples_seen', 0):,}

@@ -18,6 +18,7 @@ class IngestedPrices(StageResult):
     rows: int
     files: int
     tickers: list
+    layout: dict  # file name -> how it was read: columns (ours -> theirs), ignored, adj_close_from_close, ticker
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def version_info(cfg: ForecastConfig, source: str, sha: str, stages: dict[str, S
 def run_summary(release: dict, stages: dict[str, StageRun], seconds: float) -> dict:
     """The run's summary (the flow's return value and the CLI's JSON): the registry's answer
     (flows.common.release_summary), pooled test metrics of the LSTM and each baseline, MASE by
-    step, rows, windows, cached stages."""
+    step, the interval's coverage and width, rows, windows, cached stages."""
     validation: Validation = stages["validate"].result
     prep: PreparedWindows = stages["prepare"].result
     evaluation: ForecastEvaluation = stages["evaluate"].result
@@ -51,6 +51,7 @@ def run_summary(release: dict, stages: dict[str, StageRun], seconds: float) -> d
         "metrics": pooled("lstm"),
         "baselines": {name: pooled(name) for name in BASELINES},
         "best_baseline": metrics["best_baseline"],
+        "intervals": metrics.get("intervals"),  # the LSTM's interval on the test part (None: a point model)
         "by_step": {step: {name: m["mase"] for name, m in v.items()} for step, v in metrics["by_step"].items()},
         "rows": validation.rows,
         "windows": prep.windows,

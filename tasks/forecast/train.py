@@ -18,8 +18,15 @@ from torch.nn import functional as F
 from lstm_models.bundle import load_safetensors, load_weights_into, read_config
 from lstm_models.data import TensorData
 from lstm_models.distributed import run_distributed, world
-from lstm_models.regressor import LSTMRegressor
-from lstm_models.training import FitResult, TrainConfig, fit
+from lstm_models.regressor import (
+    LSTMRegressor,
+    RegressorEnsemble,
+    conformal_shift,
+    pinball_loss,
+    regressor_from_hparams,
+    widen_interval,
+)
+from lstm_models.training import FitResult, TrainConfig, fit, predict
 from tasks.shared.artifacts import progress_reporter
 from tasks.shared.caching import cached_task, checkpoint_for, staging
 from tasks.shared.errors import ConfigError
@@ -36,10 +43,14 @@ def tensor_data(w: dict) -> TensorData:
     return TensorData(torch.tensor(w["x"], dtype=torch.float32), torch.tensor(y, dtype=torch.float32), future=future)
 
 
-def weighted_loss(kind: str):
-    """loss(predictions [B, H], y [B, H + 1]): the per-window loss, weighted by y's last column."""
+def weighted_loss(kind: str, quantiles: list[float] | None = None):
+    """loss(predictions [B, H] (or [B, H, Q] with quantiles), y [B, H + 1]): the per-window loss,
+    weighted by y's last column. A model with quantile outputs is trained with the pinball loss
+    (its median with half the L1 loss), whatever `kind`."""
     def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         target, w = y[:, :-1], y[:, -1]
+        if quantiles:
+            return (pinball_loss(out, target, quantiles) * w).sum() / w.sum().clamp_min(1e-12)
         if kind == "l1":
             err = (out - target).abs()
         elif kind == "mse":
@@ -77,7 +88,7 @@ def fit_config(n_train: int, train_cfg: ForecastTrainSettings) -> TrainConfig:
 def build_regressor(meta: dict, model_cfg: RegressorConfig) -> LSTMRegressor:
     """The regressor for windows of this shape (windows.parquet's metadata). The skip path reads
     relative log volume, the last input column of relative inputs, over at most the window."""
-    params = model_cfg.model_dump()
+    params = model_cfg.model_dump(exclude={"members"})
     params["skip"] = min(params["skip"], meta["lookback"]) if meta.get("inputs") == "relative" else 0
     return LSTMRegressor(n_features=meta["n_features"], horizon=meta["horizon"], n_future=meta["n_future"], **params)
 
@@ -101,7 +112,7 @@ def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTra
     meta = json.loads(pq.read_schema(windows).metadata[b"forecast"])
     torch.manual_seed(train_cfg.seed)  # fit seeds its own loop; the initial weights need it too
     if start_bundle:
-        model = LSTMRegressor.from_hparams(read_config(start_bundle, "forecast")["model"])
+        model = regressor_from_hparams(read_config(start_bundle, "forecast")["model"])
         shape = {k: model.hparams[k] for k in ("n_features", "horizon", "n_future")}
         if shape != {k: meta[k] for k in shape}:
             raise ConfigError(f"{start_bundle}: its model reads {shape}, this run's windows "
@@ -111,17 +122,40 @@ def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTra
         model = build_regressor(meta, model_cfg)
     cfg = fit_config(len(train["x"]), train_cfg)
     cfg.validate_start = bool(start_bundle)  # fine-tuning keeps the starting weights unless validation improves
+    loss = weighted_loss(train_cfg.loss, model.hparams.get("quantiles"))
+    members = []
     if start_bundle and not train_cfg.fine_tune:
         result = FitResult(state_dict=dict(model.state_dict()))
         result.best_val_loss = None
-    else:
-        result = fit(model, tensor_data(train), tensor_data(val), weighted_loss(train_cfg.loss), cfg,
+    elif start_bundle or model_cfg.members == 1:
+        result = fit(model, tensor_data(train), tensor_data(val), loss, cfg,
                      progress=progress, on_eval=on_eval, checkpoint=checkpoint)
+    else:  # seed averaging: each member its own seed, initial weights and early stopping
+        for i in range(model_cfg.members):
+            torch.manual_seed(train_cfg.seed + i)
+            member = build_regressor(meta, model_cfg) if i else model
+            part = fit(member, tensor_data(train), tensor_data(val), loss, replace(cfg, seed=train_cfg.seed + i),
+                       progress=progress, on_eval=on_eval,
+                       checkpoint=checkpoint and checkpoint.with_name(f"{checkpoint.name}.member{i}"))
+            member.load_state_dict(part.state_dict)
+            members.append((member, part))
+        model = RegressorEnsemble([m for m, _ in members])
+        result = replace(members[0][1], state_dict=dict(model.state_dict()),
+                         samples_seen=sum(p.samples_seen for _, p in members),
+                         best_val_loss=ensemble_loss(model, tensor_data(val), loss))
+    calibration = None
+    if model.hparams.get("quantiles") and len(val["x"]) and result.samples_seen:
+        model.load_state_dict(result.state_dict)
+        calibration = calibrate_interval(model, tensor_data(val))
+        result = replace(result, state_dict=dict(model.state_dict()))
     summary = {**result.summary(), "train_windows": len(train["x"]), "val_windows": len(val["x"]),
                "batch_size": cfg.batch_size, "planned_steps": cfg.total_steps(len(train["x"])),
                "parameters": sum(p.numel() for p in model.parameters()), "hparams": model.hparams,
                "init_from": start_bundle, "fine_tuned": bool(start_bundle) and train_cfg.fine_tune,
-               "processes": world()[1]}
+               "processes": world()[1],
+               "interval_calibration": calibration,
+               "members": [{k: p.summary()[k] for k in ("best_epoch", "best_val_loss", "samples_seen", "stopped_early")}
+                           for _, p in members] or None}
     if world()[0] == 0:  # one writer
         save_file(result.state_dict, str(out_dir / "model.safetensors"))
         (out_dir / "training.json").write_text(json.dumps(summary, indent=2))
@@ -145,7 +179,33 @@ def train_regressor_task(windows: str, model: RegressorConfig, train: ForecastTr
     return Trained(weights=str(out / "model.safetensors"), summary=str(out / "training.json"), training=summary)
 
 
-def load_regressor(weights: str | Path, hparams: dict) -> LSTMRegressor:
-    model = LSTMRegressor.from_hparams(hparams)
+def calibrate_interval(model: LSTMRegressor | RegressorEnsemble, val: TensorData) -> dict:
+    """Widen (or narrow) the model's outer quantile outputs so that, step by step, they hold the
+    interval's level of the validation targets (lstm_models.regressor.conformal_shift): quantile
+    losses fitted on training windows give intervals whose coverage drifts with the data."""
+    quantiles = model.hparams["quantiles"]
+    level = quantiles[-1] - quantiles[0]
+    y = val.y[:, :-1]
+
+    def coverage() -> float:
+        out = predict(model, val)
+        return float(((y >= out[..., 0]) & (y <= out[..., -1])).float().mean())
+    before = coverage()
+    shift = conformal_shift(predict(model, val), y, level)
+    widen_interval(model, shift)
+    return {"level": round(level, 6), "val_coverage_before": before, "val_coverage": coverage(),
+            "shift": [round(float(v), 5) for v in shift]}
+
+
+def ensemble_loss(model: RegressorEnsemble, val: TensorData, loss) -> float | None:
+    """The validation loss of the members' mean (what is published), None without validation windows."""
+    if not len(val):
+        return None
+    out = predict(model, val)  # on the device the members were trained on
+    return float(loss(out, val.y.to(out.device)))
+
+
+def load_regressor(weights: str | Path, hparams: dict) -> LSTMRegressor | RegressorEnsemble:
+    model = regressor_from_hparams(hparams)
     model.load_state_dict(load_safetensors(weights))
     return model.eval()

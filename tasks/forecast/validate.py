@@ -19,12 +19,15 @@ Decisions on the real data (../shared/data/stocks/history):
 - The few rows where High < Low, or Open/Close lie outside High..Low (16 in the 40 histories,
   mostly 1960s rows of CVX, PG, XOM) are quarantined: at least one of their prices is wrong
   and we cannot tell which.
-- Dates must increase within each file; a file written newest first (some exports are) is
-  turned around, not rejected, while a row whose date goes back in an otherwise increasing
-  file is quarantined (a typo in its year, most often). Rows of one ticker from several files
-  are merged by date; an exact repeat of an earlier row (overlapping downloads) is quarantined as a
-  duplicate and the first copy kept, while copies of one date with different values are all
-  quarantined (we cannot tell which copy is right).
+- Dates must increase within each file (each ticker of a long table on its own). A file in
+  order except for a few rows (at most max(1, 1 %) of its steps from one row to the next go
+  against its direction) keeps its order: written newest first (some exports are), it is
+  turned around, not rejected, and a row whose date goes back is quarantined (a typo in its
+  year, most often). A file with no order (more steps against) is sorted by date: a row out of
+  place cannot be told there. The report's `layout` says which, file by file.
+- Rows of one ticker from several files are merged by date; an exact repeat of an earlier row
+  (overlapping downloads) is quarantined as a duplicate and the first copy kept, while copies
+  of one date with different values are all quarantined (we cannot tell which copy is right).
 """
 from __future__ import annotations
 
@@ -79,16 +82,35 @@ def price_rules() -> list[Rule]:
     return rules
 
 
-def oldest_first(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn around the rows of each file written newest first (its parsed dates never increase);
-    other files keep their order, so a date that goes back in them stays visible."""
-    parts, flipped = [], False
-    for _, rows in frame.groupby(["ticker", "source_file"], sort=False, dropna=False):
-        dates = rows["Date"].dropna()
-        if len(dates) > 1 and dates.is_monotonic_decreasing and dates.iloc[0] > dates.iloc[-1]:
-            rows, flipped = rows.iloc[::-1], True
+AS_WRITTEN, TURNED, SORTED = "as written", "turned around (newest first)", "sorted by date (no order)"
+
+
+def in_date_order(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The rows of each (ticker, file) oldest first, and how each file's rows were put so
+    ({file name: AS_WRITTEN, TURNED or SORTED}, the strongest of its tickers'). A file that is in
+    order but for a few steps against it (max(1, 1 %)) keeps its order, so a date that goes back
+    stays visible; one written newest first is turned around; one without order is sorted."""
+    parts, order, changed = [], {}, False
+    for (_, source), rows in frame.groupby(["ticker", "source_file"], sort=False, dropna=False):
+        steps = rows["Date"].dropna().diff().dropna()
+        up, down = int((steps > pd.Timedelta(0)).sum()), int((steps < pd.Timedelta(0)).sum())
+        how = AS_WRITTEN
+        if min(up, down) > max(1, len(steps) // 100):
+            rows, how = rows.sort_values("Date", kind="stable"), SORTED
+        elif down > up:
+            rows, how = rows.iloc[::-1], TURNED
+        changed = changed or how != AS_WRITTEN
         parts.append(rows)
-    return pd.concat(parts).reset_index(drop=True) if flipped else frame
+        name = Path(str(source)).name
+        order[name] = max(order.get(name, AS_WRITTEN), how, key=(AS_WRITTEN, TURNED, SORTED).index)
+    return (pd.concat(parts).reset_index(drop=True) if changed else frame), order
+
+
+def file_layouts(layouts: dict, order: dict[str, str]) -> dict:
+    """The report's `layout`: each file's columns as read (ours -> theirs, ignored extras,
+    whether Adj Close came from Close; empty for a frame read elsewhere) and how its rows were put."""
+    return {name: {**layouts.get(name, {}), "order": how, "resorted": how != AS_WRITTEN}
+            for name, how in sorted(order.items())}
 
 
 def validate_prices(df: pd.DataFrame, cfg: PriceValidationConfig | None = None, *, raise_on_reject: bool = True,
@@ -99,21 +121,24 @@ def validate_prices(df: pd.DataFrame, cfg: PriceValidationConfig | None = None, 
     `cfg.open_fill` with `open_filled` marking the filled rows. quarantined: the rejected rows
     with `reason` (GX rules and parse errors, joined by "; ") and the original `date_text`.
     report: counts (`rows`, `accepted`, `quarantined`, `open_missing`, `zero_volume`, reasons,
-    per ticker) and `validation` (one row per expectation, for the UI).
+    per ticker), `layout` (each file's columns as read, `df.attrs["layouts"]`, and its order:
+    in_date_order) and `validation` (one row per expectation, for the UI).
     Raises DataError when more than `cfg.max_quarantine_fraction` of the rows are quarantined or
     a ticker keeps fewer than `cfg.min_rows_per_ticker` rows (or, with raise_on_reject=False,
     says why in `report["rejected"]`, None for a usable batch). With docs_dir, GX Data Docs of
     the validation are written there (`report["data_docs"]`: their index.html).
     """
     cfg = cfg or PriceValidationConfig()
+    layouts = df.attrs.get("layouts", {})  # how read_prices read each file
     frame = df.reset_index(drop=True).copy()
+    frame.attrs = {}  # not carried into the accepted rows (pandas copies attrs at every step)
     # the parsed date replaces the text (kept as date_text): GX matches column names without
     # regard to case, so "Date" and "date" side by side would be read as one column
     frame["date_text"] = frame["Date"]
     frame["Date"] = pd.to_datetime(frame["Date"], format="ISO8601", errors="coerce")
     # Open = 0 means "not recorded": a missing value, not a price (see the module docstring).
     frame.loc[frame["Open"] == 0, "Open"] = np.nan
-    frame = oldest_first(frame)
+    frame, order = in_date_order(frame)
 
     value_cols = ["ticker", "Date", *VALUES]
     repeat = frame["Date"].notna() & frame.duplicated(subset=value_cols, keep="first")
@@ -135,6 +160,7 @@ def validate_prices(df: pd.DataFrame, cfg: PriceValidationConfig | None = None, 
     quarantined = quarantined.drop(columns=["_prev_date", "parse_errors"]).reset_index(drop=True)
 
     report = _report(frame, repeats, accepted, quarantined, open_missing, zero_volume, outcome.table)
+    report["layout"] = file_layouts(layouts, order)
     if docs_dir is not None:
         report["data_docs"] = str(build_data_docs(outcome, docs_dir, "+".join(sorted(report["per_ticker"]))))
     report["rejected"] = batch_problem(df, quarantined, report, cfg)
@@ -216,7 +242,7 @@ def validate_prices_task(prices: str, source: str, validation: PriceValidationCo
             "expectations": stock_report.pop("validation"),
             "rejected": stock_report.pop("rejected"),
             "data_docs": str(out / "data_docs" / "index.html"),  # where staging moves it
-            **{k: stock_report[k] for k in ("open_missing", "zero_volume", "tickers", "reasons", "per_ticker")},
+            **{k: stock_report[k] for k in ("open_missing", "zero_volume", "tickers", "reasons", "per_ticker", "layout")},
         }
         accepted.to_parquet(tmp / "valid.parquet", index=False)
         quarantined.to_parquet(tmp / "quarantine.parquet", index=False)
@@ -248,6 +274,7 @@ def combine_validations(parts: list[Validation], source: str, out_dir: Path) -> 
         "zero_volume": sum(r.get("zero_volume", 0) for r in reports),
         "per_ticker": {t: v for r in reports for t, v in r.get("per_ticker", {}).items()},
         "reasons": reasons, "data_docs_per_file": [r["data_docs"] for r in reports if r.get("data_docs")],
+        "layout": {name: layout for r in reports for name, layout in r.get("layout", {}).items()},
     }
     report["tickers"] = len(report["per_ticker"])
     valid.to_parquet(out_dir / "valid.parquet", index=False)

@@ -46,8 +46,10 @@ def test_train_json_is_the_last_stdout_line(trained):
     assert lines[0] == "Forecast model published."
     summary = json.loads(lines[-1])
     assert set(summary["metrics"]) == {"mase", "smape", "rmse", "mae"}
-    assert set(summary["baselines"]) == {"persistence", "moving_average", "exp_smoothing", "ridge"}
+    assert set(summary["baselines"]) == {"persistence", "moving_average", "exp_smoothing", "ridge", "gbm"}
     assert summary["best_baseline"] in summary["baselines"]
+    assert summary["intervals"]["level"] == 0.8 and 0 <= summary["intervals"]["coverage"] <= 1
+    assert "80% interval: covers" in result.stdout
     assert summary["rows"] == {"read": 252, "accepted": 252, "quarantined": 0}
     assert Path(summary["bundle"]).is_dir()
 
@@ -63,6 +65,8 @@ def test_predict_prints_the_next_horizon_values_on_the_following_business_days(t
     assert [(r["ticker"], r["date"], r["step"]) for r in rows] == [
         ("SBUX", "2022-08-18", 1), ("SBUX", "2022-08-19", 2), ("SBUX", "2022-08-22", 3)]
     assert all(r["volume"] > 0 for r in rows)
+    assert all(set(r) == {"ticker", "date", "step", "volume", "p10", "p90"} for r in rows)
+    assert all(r["p10"] <= r["volume"] <= r["p90"] for r in rows)  # the 80 % interval around the median
 
 
 @pytest.mark.slow

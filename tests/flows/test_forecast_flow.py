@@ -69,22 +69,27 @@ def test_cold_run_publishes_a_bundle_with_lstm_and_baseline_errors(first_run):
     for block in (summary["metrics"], *summary["baselines"].values()):
         assert set(block) == {"mase", "smape", "rmse", "mae"}
         assert all(np.isfinite(v) and v >= 0 for v in block.values())
-    assert set(summary["baselines"]) == {"persistence", "moving_average", "exp_smoothing", "ridge"}
+    assert set(summary["baselines"]) == {"persistence", "moving_average", "exp_smoothing", "ridge", "gbm"}
     assert summary["best_baseline"] == min(summary["baselines"], key=lambda b: summary["baselines"][b]["mase"])
     assert set(summary["by_step"]) == {"1", "2", "3"}
     names = {p.name for p in Path(summary["bundle"]).iterdir()}
     assert {"weights.safetensors", "config.json", "scalers.json", "metrics.json", "model_card.md",
             "loss_curves.png", "forecast_SBUX.png", "forecast_AAPL.png"} <= names
     card = (Path(summary["bundle"]) / "model_card.md").read_text()
-    assert "quarantined 1" in card and "persistence" in card
+    assert "quarantined 1" in card and "persistence" in card and "LightGBM on lags" in card
+    assert "80% prediction interval" in card
+    # the 80 % interval of the quantile outputs, scored on the test part
+    i = summary["intervals"]
+    assert i["level"] == 0.8 and 0 < i["coverage"] < 1 and i["scaled_width"] > 0 and len(i["coverage_by_step"]) == 3
 
 
 def test_metrics_json_has_pooled_and_per_ticker_scores(first_run):
     _, summary = first_run
     metrics = json.loads((Path(summary["bundle"]) / "metrics.json").read_text())
-    for method in ("lstm", "persistence", "moving_average", "exp_smoothing", "ridge"):
+    for method in ("lstm", "persistence", "moving_average", "exp_smoothing", "ridge", "gbm"):
         assert set(metrics[method]["per_ticker"]) == {"AAPL", "SBUX"}
-    assert set(metrics["baseline_settings"]) == {"exp_smoothing_alpha", "ridge_alpha", "chosen_on"}
+    assert set(metrics["baseline_settings"]) == {"exp_smoothing_alpha", "ridge_alpha", "gbm_trees", "chosen_on"}
+    assert metrics["intervals"]["coverage"] == pytest.approx(summary["intervals"]["coverage"])
     assert metrics["lstm"]["overall"]["mase"] == pytest.approx(summary["metrics"]["mase"])
 
 
@@ -127,6 +132,10 @@ def test_bundle_round_trip_forecasts_the_last_evaluated_window(first_run, prices
     forecast = predictor.forecast(histories["SBUX"], "SBUX")
     assert [r["step"] for r in forecast] == [1, 2, 3]
     np.testing.assert_allclose([r["volume"] for r in forecast], last["predicted"], rtol=1e-5)
+    # the interval's ends beside the median, the same as the flow's
+    np.testing.assert_allclose([r["p10"] for r in forecast], last["p10"], rtol=1e-5)
+    np.testing.assert_allclose([r["p90"] for r in forecast], last["p90"], rtol=1e-5)
+    assert all(r["p10"] <= r["volume"] <= r["p90"] for r in forecast)
     assert forecast[0]["date"] > pd.Timestamp(last["date"]).date().isoformat()
 
 

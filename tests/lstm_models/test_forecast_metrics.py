@@ -101,3 +101,15 @@ def test_pooled_mase_weights_each_ticker_by_its_own_scale():
     assert per["AAPL"]["mase"] > per["IBM"]["mase"]
     with pytest.raises(ValueError, match="no naive scale"):
         scores_by_ticker(np.concatenate(actual), np.concatenate(forecast), tickers, {"AAPL": 1.0})
+
+
+def test_interval_scores_count_values_inside_and_scale_the_width_per_ticker():
+    from lstm_models.forecast_metrics import interval_scores
+
+    actual = np.array([[10.0, 20.0], [30.0, 40.0]])
+    lower = np.array([[9.0, 21.0], [25.0, 35.0]])  # 20 is below its interval
+    upper = np.array([[11.0, 25.0], [35.0, 45.0]])
+    s = interval_scores(actual, lower, upper, ["A", "B"], {"A": 2.0, "B": 10.0}, 0.8)
+    assert s["coverage"] == 0.75 and s["coverage_by_step"] == [1.0, 0.5] and s["level"] == 0.8
+    assert s["scaled_width"] == pytest.approx(np.mean([2 / 2, 4 / 2, 10 / 10, 10 / 10]))
+    assert s["relative_width"] == pytest.approx(np.median([2 / 10, 4 / 20, 10 / 30, 10 / 40]))

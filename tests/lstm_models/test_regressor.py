@@ -89,3 +89,44 @@ def test_training_lowers_the_validation_loss_on_real_sbux_volume(one_thread):
     assert result.best_val_loss == pytest.approx(after, rel=1e-5)  # best weights were restored
     assert after < 0.5 * before
     assert result.history[-1]["train_loss"] < 0.5 * result.history[0]["train_loss"]
+
+
+def test_quantile_outputs_are_ordered_per_step_and_share_the_skip_path():
+    model = LSTMRegressor(n_features=3, hidden_size=4, horizon=2, skip=5, quantiles=[0.1, 0.5, 0.9]).eval()
+    out = model(torch.randn(6, 7, 3))
+    assert out.shape == (6, 2, 3)
+    assert (out[..., :-1] <= out[..., 1:]).all()  # a lower level never above a higher one
+    assert model.hparams["quantiles"] == [0.1, 0.5, 0.9]
+    assert "quantiles" not in LSTMRegressor(n_features=3).hparams  # point models keep their hparams
+    with pytest.raises(ValueError, match="quantiles must be increasing levels"):
+        LSTMRegressor(n_features=3, quantiles=[0.9, 0.1])
+
+
+def test_pinball_loss_is_half_the_absolute_error_at_the_median_and_asymmetric_elsewhere():
+    from lstm_models.regressor import pinball_loss
+
+    target = torch.tensor([[1.0, 2.0]])
+    out = torch.tensor([[[0.0], [3.0]]])  # under by 1 at step 1, over by 1 at step 2
+    assert pinball_loss(out, target, [0.5]).item() == pytest.approx(0.5)
+    # q = 0.9: under-forecasting costs 0.9 a unit, over-forecasting 0.1
+    assert pinball_loss(out[:, :1], target[:, :1], [0.9]).item() == pytest.approx(0.9)
+    assert pinball_loss(out[:, 1:], target[:, 1:], [0.9]).item() == pytest.approx(0.1)
+
+
+def test_conformal_calibration_moves_the_outer_levels_until_the_interval_holds_its_level():
+    from lstm_models.regressor import conformal_shift, widen_interval
+
+    torch.manual_seed(0)
+    model = LSTMRegressor(n_features=3, hidden_size=4, horizon=2, quantiles=[0.1, 0.5, 0.9]).eval()
+    with torch.no_grad():  # levels apart, as training leaves them
+        model.head[-1].bias.copy_(torch.tensor([-0.5, 0.0, 0.5, -0.5, 0.0, 0.5]))
+    x, y = torch.randn(400, 7, 3), 2 * torch.randn(400, 2)  # targets wider than the model's spread
+    before = model(x)
+    shift = conformal_shift(before, y, 0.8)
+    widen_interval(model, shift)
+    after = model(x)
+    torch.testing.assert_close(after[..., 1], before[..., 1])  # the median stays
+    torch.testing.assert_close(after[..., 0], before[..., 0] - shift)
+    torch.testing.assert_close(after[..., 2], before[..., 2] + shift)
+    inside = ((y >= after[..., 0]) & (y <= after[..., 2])).float().mean(0)
+    assert ((inside >= 0.8) & (inside <= 0.81)).all()  # each step: the level, and hardly more

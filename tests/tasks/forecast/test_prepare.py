@@ -96,6 +96,8 @@ def test_baselines_use_only_values_known_at_the_forecast_time(prepared):
     scales = naive_scales(series)
     f, chosen = baseline_forecasts(series, w, horizon=3, offset=1, ma_window=5, scales=scales)
     assert set(f) == set(BASELINES) and chosen["chosen_on"] == "val" and chosen["exp_smoothing_alpha"] > 0
+    assert "gbm" in BASELINES and len(chosen["gbm_trees"]) == 3 and min(chosen["gbm_trees"]) >= 1  # early-stopped
+    assert np.isfinite(f["gbm"][w["anchor"] >= 0]).all() and (f["gbm"] > 0).all()
     volume = series.loc[series["ticker"] == "SBUX", "value"].to_numpy()
     sel = np.flatnonzero(w["ticker"] == "SBUX")
     i, t = sel[-1], w["anchor"][sel[-1]]
@@ -109,6 +111,10 @@ def test_baselines_use_only_values_known_at_the_forecast_time(prepared):
     last = s.last_known(np.array(["SBUX"]), np.array([t]), 1)
     assert es_level(s, 0.3)[last] == pytest.approx(es_level(c, 0.3)[last])
     np.testing.assert_array_equal(ridge_inputs(s, last, 3, 1)[0][2], ridge_inputs(c, last, 3, 1)[0][2])
+    # nor do the fitted models' forecasts (ridge and LightGBM learn from training windows only)
+    again, _ = baseline_forecasts(changed, w, horizon=3, offset=1, ma_window=5, scales=scales)
+    for name in ("ridge", "gbm"):
+        np.testing.assert_allclose(again[name][i], f[name][i])
 
 
 def test_relative_inputs_are_the_same_for_a_ticker_ten_times_larger(two_tickers, tmp_path):

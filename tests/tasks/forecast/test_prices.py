@@ -51,7 +51,7 @@ def test_reads_a_plain_csv_with_ticker_file_and_row_number():
 def test_reads_a_folder_and_a_glob_of_gzip_and_plain_files(tmp_path):
     head_of_history("AAPL", 200, tmp_path)
     head_of_history("BAC", 60, tmp_path)
-    write(tmp_path / "notes.txt", "not prices")
+    write(tmp_path / "notes.md", "not prices")  # .txt is a price file (Stooq writes them)
     folder = read_prices(tmp_path)
     assert folder["ticker"].value_counts().to_dict() == {"AAPL": 199, "BAC": 59}
     assert read_prices(tmp_path / "B*.csv.gz")["ticker"].unique().tolist() == ["BAC"]
@@ -101,8 +101,8 @@ def test_truncated_gzip_is_a_data_error(tmp_path):
 
 
 def test_missing_columns_are_listed(tmp_path):
-    path = write(tmp_path / "X.csv", "Date,Open,High,Low,Close\n2020-01-02,1,1,1,1\n")
-    with pytest.raises(DataError, match="Adj Close, Volume"):
+    path = write(tmp_path / "X.csv", "Date,Open,High,Close,Adj Close\n2020-01-02,1,1,1,1\n")
+    with pytest.raises(DataError, match=r"missing columns: Low, Volume \(found: Date, Open, High, Close, Adj Close\)"):
         read_prices(path)
 
 

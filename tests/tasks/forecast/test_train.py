@@ -58,7 +58,7 @@ def windows(tmp_path_factory) -> Path:
 def val_loss(model, windows: Path) -> float:
     data = tensor_data(load_windows(windows, "val"))
     with torch.no_grad():
-        return float(weighted_loss("l1")(model((data.x, data.future)), data.y))
+        return float(weighted_loss("l1", model.hparams.get("quantiles"))(model((data.x, data.future)), data.y))
 
 
 @pytest.mark.slow
@@ -119,3 +119,30 @@ def test_a_run_can_start_from_a_published_model(windows, tmp_path):
         prepare_windows(read_prices(REPO / "data" / "SBUX.csv").assign(Date=lambda d: pd.to_datetime(d["Date"])),
                         cfg.prepare.model_copy(update={"lookback": 10}), cfg.split, start_bundle=str(bundle))
     assert np.isfinite(tuned["best_val_loss"])
+
+
+@pytest.mark.slow
+def test_seed_averaging_publishes_one_model_of_its_members(windows, tmp_path):
+    """model.members 2: two regressors from seeds 13 and 14, saved as one model whose outputs are
+    their mean, loaded back from the hparams alone; its validation loss is about what the summary
+    says."""
+    cfg = ForecastConfig()
+    train = cfg.train.model_copy(update={"max_samples": 10_000})
+    summary = train_regressor(str(windows), cfg.model.model_copy(update={"members": 2}), train, tmp_path,
+                              progress=False)
+    model = load_regressor(tmp_path / "model.safetensors", summary["hparams"])
+    assert summary["hparams"]["members"] == 2 and len(summary["members"]) == 2
+    data = tensor_data(load_windows(windows, "val"))
+    with torch.no_grad():
+        each = [m((data.x, data.future)) for m in model.members]
+        torch.testing.assert_close(model((data.x, data.future)), (each[0] + each[1]) / 2)
+    assert not torch.equal(each[0], each[1])  # other seeds, other models
+    # best_val_loss is the members' mean before the interval's calibration, which moves the outer levels only
+    assert val_loss(model, windows) == pytest.approx(summary["best_val_loss"], rel=0.02)
+    assert summary["samples_seen"] == sum(m["samples_seen"] for m in summary["members"])
+    # the 80 % interval was calibrated on the validation windows, in the weights
+    cal = summary["interval_calibration"]
+    out = model((data.x, data.future))
+    inside = ((data.y[:, :-1] >= out[..., 0]) & (data.y[:, :-1] <= out[..., -1])).float().mean().item()
+    assert cal["level"] == 0.8 and inside == pytest.approx(cal["val_coverage"], abs=1e-6)
+    assert 0.8 <= cal["val_coverage"] <= 0.83 and len(cal["shift"]) == 5
