@@ -15,8 +15,6 @@ Per row t of one ticker (rows sorted by date, Open already filled where it was n
     body       log(Close_t / Open_t)                         open-to-close move
     abs_ret    log(|ret_t| + 1e-4)                           size of the move, log scale
     dvol       log1p(V_t) - log1p(V_{t-1})                   change of log volume
-    lvl60      mean log1p V over 60 rows - level_t           where the recent level sits against the
-    lvl250     mean log1p V over 250 rows - level_t          quarter's and the year's (volume reverts to them)
     calendar   see CALENDAR: weekday, gaps to the neighbouring trading days, month end,
                monthly and quarterly option expiry (third Friday)
 
@@ -32,7 +30,6 @@ import pandas as pd
 
 LEVEL_DAYS = 20  # the window whose mean log volume is the level the targets are relative to
 ROW_FEATURES = ("ret", "gap", "range", "body", "abs_ret", "dvol")
-LONG_LEVELS = {"lvl60": 60, "lvl250": 250}  # longer levels relative to level_t (prepare.long_levels)
 # per trading day: weekday one-hot (5), days since the previous and to the next trading day (/5,
 # capped at 1), last trading day of the month, third Friday, third Friday of a quarter's last month
 CALENDAR = ("mon", "tue", "wed", "thu", "fri", "days_prev", "days_next", "month_end", "third_friday", "quad_witching")
@@ -87,26 +84,20 @@ def log_level(log_volume: np.ndarray, days: int = LEVEL_DAYS) -> np.ndarray:
     return (csum[end] - csum[start]) / (end - start)
 
 
-def relative_rows(frame: pd.DataFrame, calendar: bool = True, names: list[str] | None = None) -> dict[str, np.ndarray]:
+def relative_rows(frame: pd.DataFrame, calendar: bool = True) -> dict[str, np.ndarray]:
     """Everything a relative-input window is cut from, per row of one ticker's history:
-    inputs [n, F] (the columns `names`, by default ROW_FEATURES then CALENDAR when calendar: a
-    bundle's standardizer names the columns its model reads), log volume, its level, and the
+    inputs [n, F] (ROW_FEATURES, then CALENDAR when calendar), log volume, its level, and the
     calendar [n, len(CALENDAR)] (covariates of the days to forecast)."""
     log_volume = np.log1p(frame["Volume"].to_numpy(np.float64))
-    level = log_level(log_volume)
     cal = calendar_features(frame["Date"].to_numpy())
-    names = names or input_names(calendar)[:-1]
-    columns = dict(zip(ROW_FEATURES, row_features(frame).T))
-    columns.update({name: (log_level(log_volume, days) - level).astype(np.float32)
-                    for name, days in LONG_LEVELS.items() if name in names})
-    columns.update(zip(CALENDAR, cal.T))
-    inputs = np.stack([columns[name] for name in names], 1).astype(np.float32)
-    return {"inputs": inputs, "log_volume": log_volume, "level": level, "calendar": cal}
+    inputs = row_features(frame)
+    if calendar:
+        inputs = np.concatenate([inputs, cal], 1)
+    return {"inputs": inputs, "log_volume": log_volume, "level": log_level(log_volume), "calendar": cal}
 
 
-def input_names(calendar: bool = True, long_levels: bool = False) -> list[str]:
-    """The columns of a relative-input window, the last being log volume relative to the level."""
-    return [*ROW_FEATURES, *(LONG_LEVELS if long_levels else ()), *(CALENDAR if calendar else ()), "rel_log_volume"]
+def input_names(calendar: bool = True) -> list[str]:
+    return [*ROW_FEATURES, *(CALENDAR if calendar else ()), "rel_log_volume"]
 
 
 def relative_window(inputs: np.ndarray, log_volume: np.ndarray, level: np.ndarray, anchors: np.ndarray,

@@ -49,7 +49,7 @@ def window_inputs(rows: pd.DataFrame, ticker: str, anchors, spec: dict,
     inside = steps < len(rows)
     clipped = np.minimum(steps, len(rows) - 1)
     if spec["inputs"] == "relative":
-        r = relative_rows(rows, spec["calendar"], scalers.names)
+        r = relative_rows(rows, spec["calendar"])
         x = relative_window(scalers.transform(r["inputs"]), r["log_volume"], r["level"], anchors, lookback)
         level = r["level"][anchors]
         y = np.where(inside, r["log_volume"][clipped] - level[:, None], np.nan)

@@ -64,8 +64,6 @@ class ForecastPrepareConfig(Section):
                                 "any era); levels: the price columns scaled per ticker (the article)")
     calendar: bool = Field(True, description="relative inputs: calendar features of each day, and of each forecast "
                                              "day for the head (weekday, month end, option expiry)")
-    long_levels: bool = Field(False, description="relative inputs: each day's mean log volume over 60 and 250 days "
-                                                 "against the 20-day level (where volume tends to return)")
     features: list[PriceColumn] = Field(default_factory=lambda: list(ALL_PRICE_COLUMNS), min_length=1,
                                         description="levels inputs: the columns of each window step")
     target: PriceColumn = "Volume"
@@ -112,7 +110,7 @@ class RegressorConfig(Section):
                                                     "layers; 0: none")
     skip: int = Field(20, ge=0, description="relative inputs: a linear path from the last `skip` days of relative "
                                             "log volume to the outputs (the autoregressive part); 0: none")
-    members: int = Field(1, ge=1, le=16, description="Seed averaging: this many models trained from seeds seed, "
+    members: int = Field(2, ge=1, le=16, description="Seed averaging: this many models trained from seeds seed, "
                                                      "seed + 1, ... and published as one (their mean in log space)")
     quantiles: list[float] = Field(default_factory=lambda: [0.1, 0.5, 0.9],
                                    description="Levels predicted for each step (pinball loss); the forecast is the "

@@ -80,10 +80,8 @@ def fit_scalers(parts: dict, prepare: ForecastPrepareConfig) -> ForecastScalers 
     """Preprocessing state fitted on the training rows only: per-ticker scalers (levels) or one
     standardizer of the scale-free inputs over all tickers (relative)."""
     if prepare.inputs == "relative":
-        names = input_names(prepare.calendar, prepare.long_levels)[:-1]
-        rows = np.concatenate([relative_rows(r, prepare.calendar, names)["inputs"][: s.train_end]
-                               for r, s in parts.values()])
-        return InputStandardizer.fit(rows, names, prepare.calendar)
+        rows = np.concatenate([relative_rows(r, prepare.calendar)["inputs"][: s.train_end] for r, s in parts.values()])
+        return InputStandardizer.fit(rows, input_names(prepare.calendar)[:-1], prepare.calendar)
     features, target = list(prepare.features), prepare.target
     return ForecastScalers.fit(
         {t: (rows[features].to_numpy(np.float64)[: s.train_end], rows[target].to_numpy(np.float64)[: s.train_end])

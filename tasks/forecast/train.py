@@ -131,14 +131,18 @@ def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTra
         result = fit(model, tensor_data(train), tensor_data(val), loss, cfg,
                      progress=progress, on_eval=on_eval, checkpoint=checkpoint)
     else:  # seed averaging: each member its own seed, initial weights and early stopping
-        for i in range(model_cfg.members):
+        # one checkpoint a member: a crash in the second resumes it and keeps the first
+        ckpts = [checkpoint and checkpoint.with_name(f"{checkpoint.stem}.member{i}.ckpt") for i in range(model_cfg.members)]
+        for i, ckpt in enumerate(ckpts):
             torch.manual_seed(train_cfg.seed + i)
             member = build_regressor(meta, model_cfg) if i else model
             part = fit(member, tensor_data(train), tensor_data(val), loss, replace(cfg, seed=train_cfg.seed + i),
-                       progress=progress, on_eval=on_eval,
-                       checkpoint=checkpoint and checkpoint.with_name(f"{checkpoint.name}.member{i}"))
+                       progress=progress, on_eval=on_eval, checkpoint=ckpt)
             member.load_state_dict(part.state_dict)
             members.append((member, part))
+        for ckpt in ckpts:
+            if ckpt and world()[0] == 0:
+                ckpt.unlink(missing_ok=True)
         model = RegressorEnsemble([m for m, _ in members])
         result = replace(members[0][1], state_dict=dict(model.state_dict()),
                          samples_seen=sum(p.samples_seen for _, p in members),
