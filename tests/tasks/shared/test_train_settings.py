@@ -15,7 +15,7 @@ from tasks.sequence.config import SequenceModelConfig
 from tasks.shared.config import TrainSettings
 
 # Where a pipeline's default differs from the library's on purpose (each says why where it is set).
-PIPELINE_CHOICES = {(RegressorConfig, "skip"), (ClassifierConfig, "bag_buckets")}
+PIPELINE_CHOICES = {(RegressorConfig, "skip"), (RegressorConfig, "quantiles"), (ClassifierConfig, "bag_buckets")}
 FROM_DATA = {"embedding_dim", "hidden_size", "dropout"}  # the sentiment rules fill these (None in the config)
 
 
