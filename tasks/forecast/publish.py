@@ -73,8 +73,11 @@ def forecast_model_card(info: dict) -> str:
             "before the day ends, so it **explains rather than forecasts**" if p["offset"] == 0 else
             f"a forecast: the targets of the next {p['horizon']} trading day(s) from the {p['lookback']} days up to today")
     w, t, mc = info["windows"], info["training"], info["config"]["model"]
+    levels = mc.get("quantiles") or []
     net = (f"{'Conv1d ' + str(mc['conv_channels']) + ' -> ' if mc['conv_channels'] else ''}{mc['cell'].upper()} "
-           f"{mc['hidden_size']} x {mc['num_layers']} -> FC {mc['fc_size']} -> FC {p['horizon']}")
+           f"{mc['hidden_size']} x {mc['num_layers']} -> FC {mc['fc_size']} -> FC {p['horizon']}"
+           f"{' x ' + str(len(levels)) + ' quantiles (' + ', '.join(f'{q:.0%}' for q in levels) + ')' if levels else ''}"
+           f"{'; ' + str(mc['members']) + ' such models from other seeds, averaged' if mc.get('members', 1) > 1 else ''}")
     if p["inputs"] == "relative":
         inputs = ("daily log returns, gap, range, open-to-close move, log |return|, change of log volume"
                   f"{', calendar' if p['calendar'] else ''} and log volume relative to the mean of the last 20 days "

@@ -77,7 +77,7 @@ def test_cold_run_publishes_a_bundle_with_lstm_and_baseline_errors(first_run):
             "loss_curves.png", "forecast_SBUX.png", "forecast_AAPL.png"} <= names
     card = (Path(summary["bundle"]) / "model_card.md").read_text()
     assert "quarantined 1" in card and "persistence" in card and "LightGBM on lags" in card
-    assert "80% prediction interval" in card
+    assert "80% prediction interval" in card and "3 quantiles (10%, 50%, 90%)" in card
     # the 80 % interval of the quantile outputs, scored on the test part
     i = summary["intervals"]
     assert i["level"] == 0.8 and 0 < i["coverage"] < 1 and i["scaled_width"] > 0 and len(i["coverage_by_step"]) == 3
