@@ -81,6 +81,11 @@ def to_original_units(outputs: np.ndarray, level: np.ndarray, spec: dict,
     return scalers.inverse_target(outputs, ticker)
 
 
+def level_name(q: float) -> str:
+    """The key of a quantile output beside the median forecast: 0.1 -> `p10`, 0.9 -> `p90`."""
+    return f"p{round(100 * q)}"
+
+
 PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 
 
@@ -156,7 +161,7 @@ class ForecastPredictor:
             line = {"ticker": ticker, "date": d.date().isoformat(), "step": k + 1}
             if levels:  # the median is the forecast; the other levels sit beside it (p10, p90)
                 line[key] = float(out[k, levels.index(0.5)])
-                line.update({f"p{round(100 * q)}": float(out[k, j]) for j, q in enumerate(levels) if q != 0.5})
+                line.update({level_name(q): float(out[k, j]) for j, q in enumerate(levels) if q != 0.5})
             else:
                 line[key] = float(out[k])
             lines.append(line)

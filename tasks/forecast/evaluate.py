@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lstm_models import forecast_metrics as fm
-from lstm_models.forecaster import predict_windows
+from lstm_models.forecaster import level_name, predict_windows
 from lstm_models.scaling import forecast_scalers_from_dict
 from tasks.shared.caching import cached_task, staging
 from tasks.shared.plots import plot_history
@@ -53,7 +53,7 @@ def quantile_parts(pred: np.ndarray, quantiles: list[float] | None) -> tuple[np.
         return pred, None
     return pred[..., quantiles.index(0.5)], {"lower": pred[..., 0], "upper": pred[..., -1],
                                              "level": round(quantiles[-1] - quantiles[0], 6),
-                                             "levels": {f"p{round(100 * q)}": pred[..., j] for j, q in enumerate(quantiles)
+                                             "levels": {level_name(q): pred[..., j] for j, q in enumerate(quantiles)
                                                         if q != 0.5}}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .baselines import VOLUME_LAGS, Series, ridge_inputs
+from .baselines import Series, ridge_inputs
 
 MAX_TREES = 2000
 LEARNING_RATE = 0.1  # LightGBM's default
@@ -53,7 +53,6 @@ class GBM:
         return self
 
     def predict(self, last: np.ndarray) -> np.ndarray:
-        mats, _ = ridge_inputs(self.s, last, self.horizon, self.offset)
-        level = self.s.lagged(self.s.log_value, last, VOLUME_LAGS).mean(1)
+        mats, level = ridge_inputs(self.s, last, self.horizon, self.offset)
         out = np.stack([m.predict(x, num_iteration=t) for m, x, t in zip(self.models, mats, self.trees)], 1)
         return np.expm1(out + level[:, None])

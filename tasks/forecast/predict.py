@@ -95,14 +95,14 @@ def predict_forecast(data: str, registry: str, version: str | None, output: str)
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from lstm_models.forecaster import ForecastPredictor
+    from lstm_models.forecaster import ForecastPredictor, level_name
 
     version, bundle = Registry(registry).resolve("forecast", version)
     predictor = ForecastPredictor.load(bundle)
     key = predictor.target.lower().replace(" ", "_")
     ingest = bundle_ingest(bundle)
     groups = files_by_ticker(data, ingest)
-    levels = [(f"p{round(100 * q)}", pa.float64()) for q in predictor.quantiles]  # p10, p90 of a quantile model
+    levels = [(level_name(q), pa.float64()) for q in predictor.quantiles]  # p10, p90 of a quantile model
     schema = pa.schema([("ticker", pa.string()), ("date", pa.string()), ("step", pa.int32()), (key, pa.float64()),
                         *levels, ("source_file", pa.string()), ("error", pa.string()), ("model_version", pa.string())])
     target = prediction_path(output, "forecast", version)

@@ -191,13 +191,12 @@ def calibrate_interval(model: LSTMRegressor | RegressorEnsemble, val: TensorData
     level = quantiles[-1] - quantiles[0]
     y = val.y[:, :-1]
 
-    def coverage() -> float:
-        out = predict(model, val)
+    def coverage(out: torch.Tensor) -> float:
         return float(((y >= out[..., 0]) & (y <= out[..., -1])).float().mean())
-    before = coverage()
-    shift = conformal_shift(predict(model, val), y, level)
+    out = predict(model, val)
+    shift = conformal_shift(out, y, level)
     widen_interval(model, shift)
-    return {"level": round(level, 6), "val_coverage_before": before, "val_coverage": coverage(),
+    return {"level": round(level, 6), "val_coverage_before": coverage(out), "val_coverage": coverage(predict(model, val)),
             "shift": [round(float(v), 5) for v in shift]}
 
 
