@@ -38,6 +38,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # constant | onecycle (warm up, then cosine decay over the run)
     validate_start: bool = False  # fine-tuning: the starting weights are the best so far until beaten
     max_minutes: float | None = None  # a time cap: past it, one last validation, then training stops
+    ema_decay: float | None = None  # validate and keep an exponential moving average of the weights (e.g. 0.999)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -48,6 +49,8 @@ class TrainConfig:
             raise ValueError(f"max_samples must be >= 1, got {self.max_samples}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.lr_schedule not in ("constant", "onecycle"):
             raise ValueError(f"lr_schedule must be constant or onecycle, got {self.lr_schedule!r}")
 
@@ -159,6 +162,12 @@ class LoopState:
     step: int = 0
     seen: int = 0
     epoch: int = 0  # the last finished epoch
+    ema: nn.Module | None = None  # torch.optim.swa_utils.AveragedModel of `model`, when cfg.ema_decay
+
+    @property
+    def scored(self) -> nn.Module:
+        """The weights validated and kept: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
     def evaluated(self, record: dict, patience: int, out_of_time: bool) -> bool:
         """Record one validation; keep the weights if they are the best so far. True: stop."""
@@ -166,7 +175,7 @@ class LoopState:
         r.history.append(record)
         if v is None or v < r.best_val_loss:
             r.best_val_loss, r.best_epoch = v, record["epoch"]
-            r.state_dict = {k: t.detach().to("cpu", copy=True) for k, t in self.model.state_dict().items()}
+            r.state_dict = {k: t.detach().to("cpu", copy=True) for k, t in self.scored.state_dict().items()}
             self.bad_evals = 0
         else:
             self.bad_evals += 1
@@ -180,6 +189,7 @@ class LoopState:
             "scaler": self.scaler.state_dict(), "schedule": self.schedule.state_dict() if self.schedule else {},
             "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
             **({"torch_rng_ranks": rng_ranks} if rng_ranks is not None else {}),
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
             **{k: getattr(self.result, name) for k, name in _RESULT_KEYS.items()},
             **{k: getattr(self, k) for k in _COUNTERS},
         })
@@ -192,6 +202,8 @@ class LoopState:
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])
         self.generator.set_state(state["generator"])
+        if self.ema is not None and "ema" in state:  # a checkpoint from before the average: it starts afresh
+            self.ema.load_state_dict(state["ema"])
         rng = state.get("torch_rng_ranks")  # each rank's own (dropout draws differ between ranks)
         torch.set_rng_state(rng[rank] if rng is not None and len(rng) == ranks else state["torch_rng"])
         for k, name in _RESULT_KEYS.items():
@@ -240,15 +252,21 @@ def fit(
     if ranks > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
+    ema = None
+    if cfg.ema_decay:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+    scored = ema.module if ema is not None else model
+
     def val_loss() -> float:
-        model.eval()
+        scored.eval()
         total, n = 0.0, 0
         with torch.no_grad(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             for idx in batch_indices(val, max(cfg.batch_size, 256), shuffle=False):
                 idx = idx[rank::ranks]
                 if len(idx):
                     x, lengths, y = val.batch(idx, device)
-                    total += float(loss_fn(_forward(model, x, lengths).float(), y)) * len(idx)
+                    total += float(loss_fn(_forward(scored, x, lengths).float(), y)) * len(idx)
                     n += len(idx)
         if ranks > 1:  # every rank scored its share: the sums make the whole split's loss, the same on each rank
             sums = torch.tensor([total, n], dtype=torch.float64, device=device)
@@ -268,7 +286,7 @@ def fit(
     t0 = time.perf_counter()
     deadline = t0 + 60 * cfg.max_minutes if cfg.max_minutes else None
     running, running_n = 0.0, 0
-    st = LoopState(model, optimizer, scaler, schedule, generator, result)
+    st = LoopState(model, optimizer, scaler, schedule, generator, result, ema=ema)
     if checkpoint is not None and Path(checkpoint).is_file():
         st.load(checkpoint, rank, ranks)
     if cfg.validate_start and st.epoch == 0 and len(val):
@@ -288,6 +306,8 @@ def fit(
                 idx = idx[rank::ranks]
             loss = _update(net, model, optimizer, scaler, schedule, loss_fn, train.batch(idx, device), cfg.clip,
                            device, amp_dtype, use_amp)
+            if ema is not None:
+                ema.update_parameters(model)
             st.step += 1
             st.seen += batch_n
             running += loss * len(idx)

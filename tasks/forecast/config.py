@@ -142,6 +142,10 @@ class ForecastTrainSettings(TrainSettings):
     loss: Literal["l1", "mse", "huber"] = Field("l1", description="l1 pairs with MASE and a median forecast")
     lr_schedule: Literal["constant", "onecycle"] = "onecycle"
     patience: int = Field(3, ge=1)
+    average_weights: float | None = Field(
+        0.05, gt=0, le=1, description="Validate and keep a moving average of the weights whose time constant is this "
+                                      "share of the planned steps (smooths the noise of the last steps); empty: the "
+                                      "weights as trained")
     processes: int = Field(1, ge=1, le=64, description="Training processes (DistributedDataParallel: gloo on CPU, NCCL "
                                                        "with one GPU a process); 1: this process alone")
     fine_tune: bool = Field(True, description="With --init-from: train on from the given model (True) or use it as "

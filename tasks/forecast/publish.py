@@ -128,6 +128,7 @@ this bundle: it holds the LSTM alone.
 ## Training
 - Device: {t['device']}; best epoch {t['best_epoch']}; validation loss {t['best_val_loss'] if t['best_val_loss'] is None else round(t['best_val_loss'], 5)}; early stop: {t['stopped_early']}
 - Parameters: {t['parameters']:,}; batch size {t.get('batch_size')}; samples seen {t.get('samples_seen', 0):,}
+- Weights: {f"a moving average of the trained weights (decay {t['weight_average_decay']:.5f} a step)" if t.get('weight_average_decay') else 'as trained'}
 
 ## Config
 ```json

@@ -77,12 +77,16 @@ def samples_budget(n_train: int, train_cfg: ForecastTrainSettings) -> int:
 
 
 def fit_config(n_train: int, train_cfg: ForecastTrainSettings) -> TrainConfig:
-    """The loop's settings for this much data: batch size, samples budget, validation cadence."""
+    """The loop's settings for this much data: batch size, samples budget, validation cadence and
+    weight average."""
     bs = batch_size_for(n_train, train_cfg)
     budget = samples_budget(n_train, train_cfg)
     base = train_cfg.loop_config(epochs=math.ceil(budget / max(n_train, 1)), batch_size=bs, max_samples=budget)
-    return replace(base, eval_every_steps=train_cfg.eval_every_steps
-                   or max(1, base.total_steps(n_train) // train_cfg.evals))
+    steps = base.total_steps(n_train)
+    # an exponential moving average with a time constant of `average_weights` x the steps
+    decay = 1 - 1 / max(2.0, train_cfg.average_weights * steps) if train_cfg.average_weights else None
+    return replace(base, eval_every_steps=train_cfg.eval_every_steps or max(1, steps // train_cfg.evals),
+                   ema_decay=decay)
 
 
 def build_regressor(meta: dict, model_cfg: RegressorConfig) -> LSTMRegressor:
@@ -154,6 +158,7 @@ def _train_rank(windows: str, model_cfg: RegressorConfig, train_cfg: ForecastTra
         result = replace(result, state_dict=dict(model.state_dict()))
     summary = {**result.summary(), "train_windows": len(train["x"]), "val_windows": len(val["x"]),
                "batch_size": cfg.batch_size, "planned_steps": cfg.total_steps(len(train["x"])),
+               "weight_average_decay": cfg.ema_decay,
                "parameters": sum(p.numel() for p in model.parameters()), "hparams": model.hparams,
                "init_from": start_bundle, "fine_tuned": bool(start_bundle) and train_cfg.fine_tune,
                "processes": world()[1],

@@ -57,3 +57,6 @@ def test_forecast_loop_settings_follow_the_data():
     # 5,000 windows: batch 32, budget max(20 k, 50 x 5,000) = 250 k samples, ten validations over it
     assert (cfg.batch_size, cfg.max_samples, cfg.epochs, cfg.eval_every_steps) == (32, 250_000, 50, 781)
     assert (cfg.lr_schedule, cfg.weight_decay, cfg.max_minutes, cfg.patience) == ("onecycle", 1e-5, 3.0, 3)
+    # the weight average's time constant is 5 % of the 7,813 planned steps: 390.65 steps
+    assert cfg.ema_decay == pytest.approx(1 - 1 / 390.65)
+    assert fit_config(5000, ForecastTrainSettings(average_weights=None)).ema_decay is None
