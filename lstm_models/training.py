@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .atomic import atomic_file
@@ -254,11 +255,10 @@ def fit(
 
     ema = None
     if cfg.ema_decay:
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
-    scored = ema.module if ema is not None else model
 
     def val_loss() -> float:
+        scored = st.scored  # the weights validated: the average when there is one
         scored.eval()
         total, n = 0.0, 0
         with torch.no_grad(), torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):

@@ -34,16 +34,20 @@ def _fit(decay, epochs=3, checkpoint=None):
     return model, fit(model, train, val, F.l1_loss, cfg, progress=False, checkpoint=checkpoint), val
 
 
-def test_an_average_that_forgets_at_once_is_the_trained_weights():
-    _, plain, _ = _fit(None)
+@pytest.fixture(scope="module")
+def plain():
+    """The same training without an average."""
+    return _fit(None)[1]
+
+
+def test_an_average_that_forgets_at_once_is_the_trained_weights(plain):
     _, ema, _ = _fit(1e-12)
     for k, v in plain.state_dict.items():
         torch.testing.assert_close(ema.state_dict[k], v)
     assert [h["val_loss"] for h in ema.history] == pytest.approx([h["val_loss"] for h in plain.history])
 
 
-def test_the_average_is_what_is_validated_and_kept():
-    _, plain, _ = _fit(None)
+def test_the_average_is_what_is_validated_and_kept(plain):
     model, ema, val = _fit(0.95)
     assert any(not torch.equal(ema.state_dict[k], v) for k, v in plain.state_dict.items())
     # the returned weights score the best validation loss on record (they are the ones validated)
